@@ -1,0 +1,54 @@
+"""Settings from ORDERBRIDGE_* environment variables (and DATABASE_URL / REDIS_URL), with
+defaults that make the embedded run (SQLite + Huey's SQLite storage under var/) work on a bare
+machine."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    database_url: str
+    redis_url: str | None
+    huey_path: Path
+    secret_key: str | None
+    public_url: str
+    env: str
+    webhook_max_bytes: int
+    poll_seconds: int
+    shop_poll_seconds: int
+    grace_seconds: int
+    outbox_retry_seconds: int
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        var_dir = Path(_env("ORDERBRIDGE_VAR_DIR", "var")).resolve()
+        values = dict(
+            var_dir=var_dir,
+            database_url=_env("DATABASE_URL", f"sqlite:///{var_dir / 'orderbridge.db'}"),
+            redis_url=_env("REDIS_URL"),
+            huey_path=Path(_env("ORDERBRIDGE_HUEY_PATH", str(var_dir / "huey.db"))),
+            secret_key=_env("ORDERBRIDGE_SECRET_KEY"),
+            public_url=_env("ORDERBRIDGE_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+            env=_env("ORDERBRIDGE_ENV", "development"),
+            webhook_max_bytes=int(_env("ORDERBRIDGE_WEBHOOK_MAX_BYTES", str(1024 * 1024))),
+            poll_seconds=int(_env("ORDERBRIDGE_POLL_SECONDS", "300")),
+            shop_poll_seconds=int(_env("ORDERBRIDGE_SHOP_POLL_SECONDS", "300")),
+            grace_seconds=int(_env("ORDERBRIDGE_GRACE_SECONDS", str(3 * 3600))),
+            outbox_retry_seconds=int(_env("ORDERBRIDGE_OUTBOX_RETRY_SECONDS", "60")),
+        )
+        values.update(overrides)
+        return cls(**values)

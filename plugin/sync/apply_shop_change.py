@@ -1,0 +1,108 @@
+"""Use case: the shop says something about one of our orders (webhook or safety-net poll).
+
+Completed without T&T -> waiting; completed with T&T (now or later) -> shipped, and entering
+shipped writes the shipment's outbox row in the same transaction. Views arrive repeated and out
+of order; the domain never moves backwards and a view older than the newest one applied is
+dropped. A view may also arrive before create_in_shop recorded the shop order id (the shop's
+webhook beat our commit): the marker in the order's meta finds the binding, which is adopted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from plugin.domain import ShopView
+from plugin.store import models, timeline
+from plugin.store.orders import to_domain, write_back
+from plugin.sync.context import SyncContext
+from plugin.sync.ports import ShopOrder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COMPLETED = ("completed",)
+
+
+def apply_shop_order(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -> str:
+    """Returns what happened, for logs and tests."""
+    for _ in range(5):  # optimistic concurrency: another worker changed the order; read again
+        try:
+            return _apply(ctx, shop_id, shop_order, source)
+        except StaleDataError:
+            continue
+    raise RuntimeError(f"order for shop order {shop_order.id} kept changing under us")
+
+
+def _apply(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -> str:
+    now = ctx.clock()
+    shipment_id = None
+    with ctx.db.session() as s:
+        binding = _binding_for(s, shop_id, shop_order)
+        if binding is None:
+            return "not ours"
+        order = s.get(models.Order, binding.order_id)
+        if (shop_order.date_modified and order.shop_modified_at
+                and shop_order.date_modified < order.shop_modified_at):
+            return "stale"
+        shop = s.get(models.Shop, shop_id)
+        view = shop_view(shop_order, shop.settings or {})
+        domain = to_domain(order)
+        outcome = domain.apply_shop_view(view, now)
+        if shop_order.date_modified:
+            order.shop_modified_at = shop_order.date_modified
+        if outcome.status is None:
+            return "no change"
+        write_back(order, domain)
+        timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason} (shop #{shop_order.number}, "
+                                              f"via {source})")
+        if outcome.push_shipment:
+            shipment_id = add_shipment(s, order)
+    if shipment_id is not None:
+        ctx.queue.push_shipment(shipment_id)
+    return outcome.status.value
+
+
+def shop_view(shop_order: ShopOrder, settings: dict) -> ShopView:
+    completed = tuple(settings.get("completed_statuses") or DEFAULT_COMPLETED)
+    tracking = shop_order.tracking[-1] if shop_order.tracking else None   # the newest one counts
+    return ShopView(
+        completed=shop_order.status in completed,
+        cancelled=shop_order.status == "cancelled",
+        tracking_number=tracking.number if tracking else None,
+        tracking_provider=tracking.provider if tracking else None,
+    )
+
+
+def add_shipment(s: Session, order: models.Order) -> int:
+    """The outbox row, in the caller's transaction. Unique per order: never two shipments."""
+    existing = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order.id))
+    if existing is not None:
+        return existing.id
+    shipment = models.Shipment(order_id=order.id, state="pending", reference=f"ob-{order.id}")
+    s.add(shipment)
+    s.flush()
+    return shipment.id
+
+
+def _binding_for(s: Session, shop_id: int, shop_order: ShopOrder) -> models.Binding | None:
+    binding = s.scalar(select(models.Binding).where(
+        models.Binding.shop_id == shop_id, models.Binding.shop_order_id == shop_order.id))
+    if binding is not None or not shop_order.ref:
+        return binding
+    binding = s.scalar(select(models.Binding).where(
+        models.Binding.shop_id == shop_id, models.Binding.ref == shop_order.ref))
+    if binding is None or binding.shop_order_id is not None:
+        return None
+    # The shop has our order but create_in_shop has not recorded it (yet): adopt it now.
+    s.execute(update(models.Binding)
+              .where(models.Binding.id == binding.id, models.Binding.shop_order_id.is_(None))
+              .values(state="created", shop_order_id=shop_order.id, shop_order_number=shop_order.number,
+                      lease_until=None, next_attempt_at=None)
+              .execution_options(synchronize_session=False))
+    timeline.record(s, binding.order_id, "note",
+                    f"shop order #{shop_order.number} seen before its creation was recorded: adopted")
+    s.refresh(binding)
+    return binding

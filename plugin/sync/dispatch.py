@@ -1,0 +1,87 @@
+"""Use case: the heartbeat (every minute in production). Enqueues the connections and shops
+whose own next-poll time has come (each is spread over its interval, so 10,000 connections do
+not all poll at :00), and re-enqueues any work the database says is still open: a lost job is
+never lost work, because the rows themselves are the queue of record."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from plugin.store import models
+from plugin.sync.context import SyncContext
+
+
+@dataclass
+class Dispatched:
+    connections: int = 0
+    shops: int = 0
+    creations: int = 0
+    shipments: int = 0
+    follows: int = 0
+    deliveries: int = 0
+
+
+def first_poll_at(ctx: SyncContext, interval: int):
+    """A new connection or shop starts at a random point of its interval: polls spread out."""
+    return ctx.clock() + timedelta(seconds=random.uniform(0, interval))
+
+
+def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatched:
+    now = ctx.clock()
+    out = Dispatched()
+    stale = now - timedelta(seconds=ctx.settings.outbox_retry_seconds if stale_after is None else stale_after)
+    with ctx.db.session() as s:
+        for conn_id, interval in s.execute(
+                select(models.Connection.id, models.Connection.poll_seconds)
+                .where(models.Connection.enabled.is_(True),
+                       or_(models.Connection.next_poll_at.is_(None), models.Connection.next_poll_at <= now))):
+            # compare-and-set the next poll time: two dispatchers never enqueue the same poll twice
+            if s.execute(update(models.Connection)
+                         .where(models.Connection.id == conn_id,
+                                or_(models.Connection.next_poll_at.is_(None), models.Connection.next_poll_at <= now))
+                         .values(next_poll_at=now + timedelta(seconds=interval))
+                         .execution_options(synchronize_session=False)).rowcount:
+                ctx.queue.poll_connection(conn_id)
+                out.connections += 1
+        for shop_id, settings in s.execute(
+                select(models.Shop.id, models.Shop.settings)
+                .where(models.Shop.status == "active",
+                       or_(models.Shop.next_poll_at.is_(None), models.Shop.next_poll_at <= now))):
+            interval = int((settings or {}).get("shop_poll_seconds", ctx.settings.shop_poll_seconds))
+            if s.execute(update(models.Shop)
+                         .where(models.Shop.id == shop_id,
+                                or_(models.Shop.next_poll_at.is_(None), models.Shop.next_poll_at <= now))
+                         .values(next_poll_at=now + timedelta(seconds=interval))
+                         .execution_options(synchronize_session=False)).rowcount:
+                ctx.queue.poll_shop(shop_id)
+                out.shops += 1
+        free = lambda model: or_(model.lease_until.is_(None), model.lease_until < now)  # noqa: E731
+        due = lambda model: or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)  # noqa: E731
+        for order_id in s.scalars(
+                select(models.Binding.order_id)
+                .where(models.Binding.state.in_(("new", "creating")), free(models.Binding), due(models.Binding),
+                       models.Binding.updated_at <= stale)):
+            ctx.queue.create_in_shop(order_id)
+            out.creations += 1
+        for shipment_id in s.scalars(
+                select(models.Shipment.id)
+                .where(models.Shipment.state.in_(("pending", "sending")), free(models.Shipment),
+                       due(models.Shipment), models.Shipment.updated_at <= stale)):
+            ctx.queue.push_shipment(shipment_id)
+            out.shipments += 1
+        for shipment_id in s.scalars(
+                select(models.Shipment.id)
+                .where(models.Shipment.state == "submitted", models.Shipment.updated_at <= stale)):
+            ctx.queue.follow_shipment(shipment_id)
+            out.follows += 1
+        for delivery_id in s.scalars(
+                select(models.WebhookDelivery.id)
+                .where(models.WebhookDelivery.processed_at.is_(None), models.WebhookDelivery.received_at <= stale)):
+            ctx.queue.process_delivery(delivery_id)
+            out.deliveries += 1
+    ctx.queue.grace_sweep()
+    return out

@@ -1,0 +1,49 @@
+"""Use case: orders waiting for T&T longer than their shop's grace period (default 3 hours)
+become shipped without T&T, and their shipment is pushed without transport."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from plugin.store import models, timeline
+from plugin.store.orders import to_domain, write_back
+from plugin.sync.apply_shop_change import add_shipment
+from plugin.sync.context import SyncContext
+
+
+def grace_of(shop: models.Shop, default_seconds: int) -> timedelta:
+    return timedelta(seconds=int((shop.settings or {}).get("grace_seconds", default_seconds)))
+
+
+def grace_sweep(ctx: SyncContext) -> list[int]:
+    now = ctx.clock()
+    shortest = timedelta(seconds=1)
+    with ctx.db.session() as s:
+        candidates = [
+            (order_id, shop)
+            for order_id, shop in s.execute(
+                select(models.Order.id, models.Shop)
+                .join(models.Shop, models.Shop.id == models.Order.shop_id)
+                .where(models.Order.status == "waiting", models.Order.waiting_since <= now - shortest))
+        ]
+    pushed = []
+    for order_id, shop in candidates:
+        grace = grace_of(shop, ctx.settings.grace_seconds)
+        try:
+            with ctx.db.session() as s:
+                order = s.get(models.Order, order_id)
+                domain = to_domain(order)
+                outcome = domain.grace_expired(now, grace)
+                if outcome.status is None:
+                    continue
+                write_back(order, domain)
+                timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason}")
+                shipment_id = add_shipment(s, order)
+        except StaleDataError:
+            continue  # the shop changed it meanwhile (T&T arrived): the next sweep looks again
+        pushed.append(shipment_id)
+        ctx.queue.push_shipment(shipment_id)
+    return pushed

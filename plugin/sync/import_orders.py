@@ -1,0 +1,125 @@
+"""Use case: pull the open orders of one marketplace connection and store each new one once.
+
+The marketplace's open-orders list is read whole on every poll (an overlapping window by
+construction); the unique binding (connection, external id) absorbs every repeat, including two
+pollers racing each other. Each new order is committed on its own and handed to create_in_shop
+at once, so one bad order never holds up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from adapters.errors import AdapterError
+from plugin.store import models, timeline
+from plugin.store.cursors import cursor_for
+from plugin.sync.context import SyncContext
+from plugin.sync.ports import MarketplaceOrder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ImportResult:
+    seen: int = 0
+    new: list[int] = field(default_factory=list)
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def binding_ref(connection_id: int, external_id: str) -> str:
+    """The marker written into the shop order; deterministic so a lost answer can be found."""
+    return f"ob-{connection_id}-{external_id}"
+
+
+def import_orders(ctx: SyncContext, connection_id: int) -> ImportResult:
+    result = ImportResult()
+    with ctx.db.session() as s:
+        conn = s.get(models.Connection, connection_id)
+        if conn is None or not conn.enabled:
+            return result
+        marketplace = ctx.adapters.marketplace(conn)
+        stream = f"connection:{conn.id}:orders"
+    started = ctx.clock()
+    try:
+        summaries = list(marketplace.list_open_orders())
+    except AdapterError as exc:
+        _record_poll_error(ctx, connection_id, stream, exc)
+        raise
+    result.seen = len(summaries)
+    known = _known_ids(ctx, connection_id, [o.external_id for o in summaries])
+    for summary in summaries:
+        if summary.external_id in known:
+            continue
+        try:
+            order = marketplace.get_order(summary.external_id)
+        except AdapterError as exc:  # the next poll tries this one again
+            result.errors.append(f"{summary.external_id}: {exc}")
+            continue
+        if order.fulfilment_method != "FBR":
+            result.skipped += 1  # fulfilled by the marketplace itself: not ours to ship
+            continue
+        order_id = _store(ctx, conn, order)
+        if order_id is not None:
+            result.new.append(order_id)
+            ctx.queue.create_in_shop(order_id)
+    with ctx.db.session() as s:
+        cursor = cursor_for(s, stream)
+        cursor.cursor_at = started
+        cursor.last_success_at = ctx.clock()
+        cursor.last_error = "; ".join(result.errors)[:2000] or None
+        conn = s.get(models.Connection, connection_id)
+        conn.last_error = None
+    log.info("connection %s: %d open, %d new", connection_id, result.seen, len(result.new))
+    return result
+
+
+def _known_ids(ctx: SyncContext, connection_id: int, external_ids: list[str]) -> set[str]:
+    known: set[str] = set()
+    with ctx.db.session() as s:
+        for i in range(0, len(external_ids), 500):
+            chunk = external_ids[i:i + 500]
+            known.update(s.scalars(select(models.Binding.external_id).where(
+                models.Binding.connection_id == connection_id, models.Binding.external_id.in_(chunk))))
+    return known
+
+
+def _store(ctx: SyncContext, conn: models.Connection, order: MarketplaceOrder) -> int | None:
+    try:
+        with ctx.db.session() as s:
+            row = models.Order(
+                shop_id=conn.shop_id, connection_id=conn.id, external_id=order.external_id,
+                status="not_shipped", placed_at=order.placed_at,
+                address={"shipping": _address(order.shipping),
+                         "billing": _address(order.billing) if order.billing else None},
+            )
+            row.lines = [
+                models.OrderLine(external_line_id=line.external_line_id, ean=line.ean, sku=line.sku,
+                                 title=line.title, quantity=line.quantity, unit_price=str(line.unit_price))
+                for line in order.lines
+            ]
+            s.add(row)
+            s.flush()
+            s.add(models.Binding(connection_id=conn.id, external_id=order.external_id, shop_id=conn.shop_id,
+                                 order_id=row.id, ref=binding_ref(conn.id, order.external_id), state="new"))
+            timeline.record(s, row.id, "state",
+                            f"imported from {conn.marketplace} ({len(order.lines)} lines): not shipped")
+            return row.id
+    except IntegrityError:
+        return None  # another poller stored it first: the binding did its job
+
+
+def _address(address) -> dict:
+    return {k: getattr(address, k) for k in address.__dataclass_fields__}
+
+
+def _record_poll_error(ctx: SyncContext, connection_id: int, stream: str, exc: Exception) -> None:
+    with ctx.db.session() as s:
+        cursor_for(s, stream).last_error = str(exc)[:2000]
+        conn = s.get(models.Connection, connection_id)
+        if conn is not None:
+            conn.last_error = str(exc)[:2000]

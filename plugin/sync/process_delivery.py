@@ -1,0 +1,38 @@
+"""Use case: act on one recorded shop webhook delivery. The web layer only verified, recorded
+and enqueued it; here its order payload is applied. Marking it processed makes a re-run (a
+redelivered job, the recovery sweep) a no-op."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import update
+
+from plugin.store import models
+from plugin.sync.apply_shop_change import apply_shop_order
+from plugin.sync.context import SyncContext
+
+log = logging.getLogger(__name__)
+
+ORDER_TOPICS = ("order.created", "order.updated")
+
+
+def process_delivery(ctx: SyncContext, delivery_id: int) -> str:
+    with ctx.db.session() as s:
+        delivery = s.get(models.WebhookDelivery, delivery_id)
+        if delivery is None or delivery.processed_at is not None:
+            return "nothing to do"
+        shop = s.get(models.Shop, delivery.shop_id)
+        topic, payload, shop_id = delivery.topic, json.loads(delivery.payload), shop.id
+        shop_order = ctx.adapters.parse_shop_order(shop, payload) if topic in ORDER_TOPICS else None
+    outcome = "ignored"
+    if shop_order is not None:
+        outcome = apply_shop_order(ctx, shop_id, shop_order, f"webhook {topic}")
+    # order.deleted and product.updated are recorded; cancellations and stock act on them later.
+    with ctx.db.session() as s:
+        s.execute(update(models.WebhookDelivery)
+                  .where(models.WebhookDelivery.id == delivery_id, models.WebhookDelivery.processed_at.is_(None))
+                  .values(processed_at=ctx.clock())
+                  .execution_options(synchronize_session=False))
+    return outcome

@@ -1,0 +1,176 @@
+"""Use case: make a shipment true on the marketplace, exactly once, and follow it to the end.
+
+The shipment row is the outbox (written with the order's move to shipped). Here it moves
+pending -> sending -> submitted -> success | failed by compare-and-set. `sending` is committed
+*before* the request leaves, so after a lost answer or a killed worker the next attempt asks the
+marketplace for the process an earlier send started (find_shipment_process) before sending again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+
+from adapters.errors import AdapterError
+from plugin.domain import NoTransporter, TransporterRules
+from plugin.store import models, timeline
+from plugin.store.orders import to_domain, write_back
+from plugin.sync.context import LEASE, SyncContext
+from plugin.sync.ports import ProcessResult, ShipmentRequest
+from plugin.sync.retry import retry_delay
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+FIRST_FOLLOW = 0.3   # bol usually finishes a shipment process within a second or two
+
+
+def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        shipment = s.get(models.Shipment, shipment_id)
+        if shipment is None or shipment.state not in ("pending", "sending"):
+            return "nothing to do"
+        if shipment.next_attempt_at and shipment.next_attempt_at > now + timedelta(seconds=1):
+            return "not yet"
+        claimed = s.execute(
+            update(models.Shipment)
+            .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("pending", "sending")),
+                   or_(models.Shipment.lease_until.is_(None), models.Shipment.lease_until < now))
+            .values(lease_until=now + LEASE, attempts=models.Shipment.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return "busy"
+        s.refresh(shipment)
+        order = shipment.order
+        may_exist = shipment.state == "sending"
+        if shipment.state == "pending":
+            shop = s.get(models.Shop, order.shop_id)
+            try:
+                shipment.transporter_code, shipment.track_and_trace = _transport(order, shop.settings or {})
+            except NoTransporter as exc:
+                _give_up(s, shipment, order, str(exc))
+                return "error"
+            shipment.state = "sending"
+            shipment.sent_at = now
+        request = ShipmentRequest(
+            external_order_id=order.external_id,
+            line_ids=tuple(line.external_line_id for line in order.lines),
+            reference=shipment.reference,
+            transporter_code=shipment.transporter_code,
+            track_and_trace=shipment.track_and_trace,
+        )
+        attempts = shipment.attempts
+        marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
+    # committed: `sending` is on disk before the request leaves
+    try:
+        result = marketplace.find_shipment_process(request) if may_exist else None
+        found = result is not None
+        if result is None:
+            result = marketplace.ship(request)
+    except AdapterError as exc:
+        return _failed(ctx, shipment_id, exc, attempts)
+    with ctx.db.session() as s:
+        moved = s.execute(
+            update(models.Shipment)
+            .where(models.Shipment.id == shipment_id, models.Shipment.state == "sending")
+            .values(state="submitted", process_id=result.process_id, lease_until=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved:
+            shipment = s.get(models.Shipment, shipment_id)
+            what = "found the shipment an earlier attempt sent" if found else "shipment sent"
+            transport = (f"{request.transporter_code} {request.track_and_trace}" if request.track_and_trace
+                         else "without track & trace")
+            timeline.record(s, shipment.order_id, "call",
+                            f"{marketplace.name}: {what} ({transport}), process {result.process_id}")
+    if result.done:
+        return _finish(ctx, shipment_id, result)
+    ctx.queue.follow_shipment(shipment_id, delay=FIRST_FOLLOW)
+    return "submitted"
+
+
+def follow_shipment(ctx: SyncContext, shipment_id: int) -> str:
+    with ctx.db.session() as s:
+        shipment = s.get(models.Shipment, shipment_id)
+        if shipment is None or shipment.state != "submitted":
+            return "nothing to do"
+        order = shipment.order
+        marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
+        process_id = shipment.process_id
+        elapsed = (ctx.clock() - (shipment.sent_at or shipment.created_at)).total_seconds()
+    try:
+        result = marketplace.process_status(process_id)
+    except AdapterError as exc:
+        if not exc.retryable:
+            raise
+        result = ProcessResult(process_id, "PENDING")
+    if not result.done:
+        delay = min(30.0, max(FIRST_FOLLOW, elapsed / 4))   # ask less often the longer it takes
+        ctx.queue.follow_shipment(shipment_id, delay=delay)
+        return "pending"
+    return _finish(ctx, shipment_id, result)
+
+
+def _finish(ctx: SyncContext, shipment_id: int, result: ProcessResult) -> str:
+    now = ctx.clock()
+    ok = result.status == "SUCCESS"
+    with ctx.db.session() as s:
+        moved = s.execute(
+            update(models.Shipment)
+            .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("submitted", "sending")))
+            .values(state="success" if ok else "failed", done_at=now, lease_until=None,
+                    process_id=result.process_id, last_error=None if ok else (result.error or result.status))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not moved:
+            return "already finished"
+        shipment = s.get(models.Shipment, shipment_id)
+        if ok:
+            timeline.record(s, shipment.order_id, "call", f"marketplace confirmed the shipment (process "
+                                                          f"{result.process_id}: SUCCESS)")
+            return "success"
+        _mark_order_error(s, shipment.order, f"marketplace refused the shipment ({result.status}): "
+                                             f"{result.error or 'no reason given'}")
+        return "failed"
+
+
+def _transport(order: models.Order, settings: dict) -> tuple[str | None, str | None]:
+    if not order.tracking_number:
+        return None, None   # shipped without T&T: the shipment goes without transport
+    rules = TransporterRules.from_dict(settings.get("transporters"))
+    return rules.resolve(order.tracking_number, order.tracking_provider)
+
+
+def _failed(ctx: SyncContext, shipment_id: int, exc: AdapterError, attempts: int) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        shipment = s.get(models.Shipment, shipment_id)
+        if exc.retryable and attempts < MAX_ATTEMPTS:
+            delay = retry_delay(attempts, exc)
+            shipment.lease_until = None
+            shipment.next_attempt_at = now + timedelta(seconds=delay)
+            shipment.last_error = str(exc)[:2000]
+            timeline.record(s, shipment.order_id, "call",
+                            f"marketplace: shipment not confirmed, retrying in {delay:.1f} s: {exc}", outcome="retry")
+            ctx.queue.push_shipment(shipment_id, delay=delay)
+            return "retry"
+        _give_up(s, shipment, shipment.order, f"shipment could not be sent: {exc}")
+        return "error"
+
+
+def _give_up(s, shipment: models.Shipment, order: models.Order, reason: str) -> None:
+    shipment.state = "failed"
+    shipment.lease_until = None
+    shipment.last_error = reason[:2000]
+    _mark_order_error(s, order, reason)
+
+
+def _mark_order_error(s, order: models.Order, reason: str) -> None:
+    domain = to_domain(order)
+    domain.fail(reason)
+    write_back(order, domain)
+    timeline.record(s, order.id, "state", f"error: {reason}", outcome="error")
