@@ -1,0 +1,44 @@
+# orderbridge: `make run` plays the whole loop on the sandboxes; `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run demo test test-sqlite test-pg bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/orderbridge run $(ARGS)
+
+demo: install
+	$(BIN)/orderbridge run --exit $(ARGS)
+
+# The suite on SQLite + Huey's SQLite storage; again on PostgreSQL + Redis when DATABASE_URL and
+# REDIS_URL point at them (CI sets both).
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
+		$(MAKE) --no-print-directory test-pg; \
+	else echo "DATABASE_URL/REDIS_URL not set: PostgreSQL + Redis run skipped"; fi
+
+test-sqlite: install
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-pg: install
+	ORDERBRIDGE_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var/demo .pytest_cache

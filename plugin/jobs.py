@@ -1,0 +1,142 @@
+"""Background jobs on Huey: SQLite storage by default (the embedded run), Redis when REDIS_URL
+is set. Tasks are thin: each calls one use case with the process's SyncContext. A task that is
+lost (process killed, queue flushed) is found again by the dispatcher's sweeps, because the
+database rows, not the queue, are the record of open work."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from plugin.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+# Several deployments (or test runs) may share one Redis: each gets its own queue name.
+HUEY_NAME = os.environ.get("ORDERBRIDGE_HUEY_NAME", "orderbridge")
+
+
+def make_huey(settings: Settings) -> Huey:
+    if settings.redis_url:
+        # blocking=True: a consumer waits on BRPOP, so a new job starts in milliseconds
+        return RedisHuey(HUEY_NAME, url=settings.redis_url, blocking=True, read_timeout=1, results=False)
+    Path(settings.huey_path).parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(HUEY_NAME, filename=str(settings.huey_path), timeout=30, results=False,
+                      immediate=os.environ.get("ORDERBRIDGE_HUEY_IMMEDIATE") == "1")
+
+
+huey = make_huey(Settings.from_env())
+
+
+def _ctx():
+    from plugin.runtime import get_context
+    return get_context()
+
+
+@huey.task()
+def poll_connection_task(connection_id: int):
+    from plugin.sync.import_orders import import_orders
+    from adapters.errors import AdapterError
+    try:
+        return len(import_orders(_ctx(), connection_id).new)
+    except AdapterError as exc:   # recorded on the connection; the next poll tries again
+        log.warning("poll of connection %s failed: %s", connection_id, exc)
+
+
+@huey.task()
+def poll_shop_task(shop_id: int):
+    from plugin.sync.poll_shop import poll_shop
+    from adapters.errors import AdapterError
+    try:
+        return poll_shop(_ctx(), shop_id)
+    except AdapterError as exc:
+        log.warning("poll of shop %s failed: %s", shop_id, exc)
+
+
+@huey.task()
+def create_in_shop_task(order_id: int):
+    from plugin.sync.create_in_shop import create_in_shop
+    return create_in_shop(_ctx(), order_id)
+
+
+@huey.task()
+def push_shipment_task(shipment_id: int):
+    from plugin.sync.push_shipment import push_shipment
+    return push_shipment(_ctx(), shipment_id)
+
+
+@huey.task()
+def follow_shipment_task(shipment_id: int):
+    from plugin.sync.push_shipment import follow_shipment
+    return follow_shipment(_ctx(), shipment_id)
+
+
+@huey.task()
+def process_delivery_task(delivery_id: int):
+    from plugin.sync.process_delivery import process_delivery
+    return process_delivery(_ctx(), delivery_id)
+
+
+@huey.task()
+def grace_sweep_task():
+    from plugin.sync.grace_sweep import grace_sweep
+    return len(grace_sweep(_ctx()))
+
+
+@huey.task()
+def dispatch_task():
+    from plugin.sync.dispatch import dispatch
+    return dispatch(_ctx()).__dict__
+
+
+@huey.periodic_task(crontab(minute="*"))
+def heartbeat():
+    """Every minute: enqueue due polls, re-enqueue open work, run the grace sweep."""
+    dispatch_task.call_local()
+
+
+class HueyQueue:
+    """The Enqueuer port on Huey."""
+
+    def _send(self, task, arg, delay: float = 0) -> None:
+        if delay and delay > 0:
+            task.schedule(args=(arg,), delay=delay)
+        else:
+            task(arg)
+
+    def poll_connection(self, connection_id: int) -> None:
+        self._send(poll_connection_task, connection_id)
+
+    def poll_shop(self, shop_id: int) -> None:
+        self._send(poll_shop_task, shop_id)
+
+    def create_in_shop(self, order_id: int, delay: float = 0) -> None:
+        self._send(create_in_shop_task, order_id, delay)
+
+    def push_shipment(self, shipment_id: int, delay: float = 0) -> None:
+        self._send(push_shipment_task, shipment_id, delay)
+
+    def follow_shipment(self, shipment_id: int, delay: float = 0) -> None:
+        self._send(follow_shipment_task, shipment_id, delay)
+
+    def process_delivery(self, delivery_id: int, delay: float = 0) -> None:
+        self._send(process_delivery_task, delivery_id, delay)
+
+    def grace_sweep(self) -> None:
+        grace_sweep_task()
+
+    def dispatch(self) -> None:
+        dispatch_task()
+
+
+def make_consumer(workers: int = 4, *, fast: bool = True):
+    """A consumer with threads; `fast` polls the SQLite queue often so a job waits milliseconds
+    (Redis blocks on BRPOP and needs no polling)."""
+    kwargs = dict(workers=workers, worker_type="thread", check_worker_health=True, periodic=True)
+    if fast:
+        kwargs.update(initial_delay=0.01, backoff=1.1, max_delay=0.2)
+    return huey.create_consumer(**kwargs)

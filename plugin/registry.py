@@ -1,0 +1,75 @@
+"""Builds the real adapter for a shop or a marketplace connection from its stored (encrypted)
+settings. Instances are cached per row and credentials, so a marketplace token is fetched once
+and reused by every job in the process, and rebuilt when the credentials change."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from plugin.config import Settings
+from plugin.store.secrets import SecretBox
+from plugin.sync.ports import MarketplacePort, ShopOrder, ShopPort
+
+MARKETPLACES = ("bol",)
+SHOP_PLATFORMS = ("woocommerce",)
+CACHE_SIZE = 2048
+
+
+class AdapterRegistry:
+    def __init__(self, box: SecretBox, settings: Settings):
+        self._box = box
+        self._settings = settings
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _cached(self, key: tuple, build):
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        adapter = build()
+        with self._lock:
+            self._cache[key] = adapter
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return adapter
+
+    @staticmethod
+    def _fingerprint(*parts: Any) -> str:
+        return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+    def marketplace(self, connection: Any) -> MarketplacePort:
+        settings = dict(connection.settings or {})
+        key = ("marketplace", connection.id, self._fingerprint(connection.credentials, sorted(settings.items())))
+        return self._cached(key, lambda: build_marketplace(
+            connection.marketplace, self._box.open_json(connection.credentials), settings))
+
+    def shop(self, shop: Any) -> ShopPort:
+        settings = dict(shop.settings or {})
+        key = ("shop", shop.id, self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", []))))
+        return self._cached(key, lambda: build_shop(shop.platform, shop.url, self._box.open_json(shop.credentials),
+                                                    settings))
+
+    def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder:
+        from adapters.woocommerce.mapping import shop_order_from_json
+        keys = tuple((shop.settings or {}).get("tracking_meta_keys", []))
+        return shop_order_from_json(payload, tracking_meta_keys=keys)
+
+
+def build_marketplace(name: str, credentials: dict, settings: dict) -> MarketplacePort:
+    if name == "bol":
+        from adapters.bol.adapter import BolMarketplace
+        return BolMarketplace.from_config(credentials, base_url=settings.get("api_url"),
+                                          token_url=settings.get("token_url"))
+    raise ValueError(f"unknown marketplace {name!r}")
+
+
+def build_shop(platform: str, url: str, credentials: dict, settings: dict) -> ShopPort:
+    if platform == "woocommerce":
+        from adapters.woocommerce.adapter import WooCommerceShop
+        return WooCommerceShop(url, credentials["consumer_key"], credentials["consumer_secret"],
+                               tracking_meta_keys=tuple(settings.get("tracking_meta_keys", [])))
+    raise ValueError(f"unknown shop platform {platform!r}")

@@ -1,0 +1,38 @@
+"""Builds the one SyncContext a process uses (web or worker), from Settings."""
+
+from __future__ import annotations
+
+import threading
+
+from plugin.config import Settings
+from plugin.registry import AdapterRegistry
+from plugin.store.db import Database
+from plugin.store.secrets import SecretBox, load_key
+from plugin.sync.context import SyncContext
+from plugin.sync.ports import Enqueuer
+
+_lock = threading.Lock()
+_context: SyncContext | None = None
+
+
+def build_context(settings: Settings, queue: Enqueuer) -> SyncContext:
+    box = SecretBox(load_key(settings.secret_key, settings.var_dir, production=settings.production))
+    return SyncContext(db=Database(settings.database_url), box=box, settings=settings,
+                       adapters=AdapterRegistry(box, settings), queue=queue)
+
+
+def get_context() -> SyncContext:
+    """The process-wide context, built on first use from the environment."""
+    global _context
+    with _lock:
+        if _context is None:
+            from plugin.jobs import HueyQueue
+            _context = build_context(Settings.from_env(), HueyQueue())
+        return _context
+
+
+def set_context(context: SyncContext | None) -> None:
+    """For the web app and tests that build their own context."""
+    global _context
+    with _lock:
+        _context = context

@@ -1,0 +1,88 @@
+"""Use case: register a shop (a tenant) and a marketplace seller account for it. Until the app
+install flow exists this is what `orderbridge connect` does. Re-registering the same shop URL
+updates its keys instead of making a second tenant."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from adapters.errors import AdapterError
+from plugin.schemas import ConnectionSchema, ShopSchema
+from plugin.store import models
+from plugin.sync.context import SyncContext
+from plugin.sync.dispatch import first_poll_at
+from plugin.sync.poll_shop import WEBHOOK_TOPICS, webhook_url
+
+
+class ConnectError(Exception):
+    """Input or credentials a person must fix; the message is one line."""
+
+
+def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True) -> int:
+    try:
+        values = ShopSchema().load(data)
+    except ValidationError as exc:
+        from plugin.schemas import first_error
+        raise ConnectError(first_error(exc)) from exc
+    url = values["url"].rstrip("/")
+    creds = {"consumer_key": values["consumer_key"], "consumer_secret": values["consumer_secret"]}
+    with ctx.db.session() as s:
+        shop = s.scalar(select(models.Shop).where(models.Shop.platform == "woocommerce", models.Shop.url == url))
+        if shop is None:
+            shop = models.Shop(public_id=pysecrets.token_urlsafe(12), platform="woocommerce", url=url,
+                               webhook_secret=ctx.box.seal(pysecrets.token_urlsafe(32)),
+                               next_poll_at=first_poll_at(ctx, values["settings"]["shop_poll_seconds"]))
+            s.add(shop)
+        shop.name = values["name"]
+        shop.credentials = ctx.box.seal_json(creds)
+        shop.settings = values["settings"]
+        shop.status = "active"
+        s.flush()
+        shop_id = shop.id
+        port = ctx.adapters.shop(shop)
+        secret = ctx.box.open(shop.webhook_secret)
+        hook_url = webhook_url(ctx, shop)
+    if install_webhooks:
+        try:
+            port.ensure_webhooks(hook_url, secret, WEBHOOK_TOPICS)
+        except AdapterError as exc:
+            raise ConnectError(f"the shop refused the webhook set-up: {exc}") from exc
+    return shop_id
+
+
+def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = True) -> int:
+    try:
+        values = ConnectionSchema().load(data)
+    except ValidationError as exc:
+        from plugin.schemas import first_error
+        raise ConnectError(first_error(exc)) from exc
+    from adapters.bol.adapter import BolMarketplace
+    try:
+        credentials = BolMarketplace.config_schema().load(values["credentials"])
+    except ValidationError as exc:
+        from plugin.schemas import first_error
+        raise ConnectError("credentials." + first_error(exc)) from exc
+    settings = {k: values[k] for k in ("api_url", "token_url") if values.get(k)}
+    with ctx.db.session() as s:
+        if s.get(models.Shop, shop_id) is None:
+            raise ConnectError(f"no shop with id {shop_id}")
+        existing = s.scalar(select(models.Connection).where(
+            models.Connection.shop_id == shop_id, models.Connection.marketplace == values["marketplace"],
+            models.Connection.name == values["name"]))
+        conn = existing or models.Connection(shop_id=shop_id, marketplace=values["marketplace"], name=values["name"],
+                                             next_poll_at=first_poll_at(ctx, values["poll_seconds"]))
+        conn.credentials = ctx.box.seal_json(credentials)
+        conn.settings = settings
+        conn.poll_seconds = values["poll_seconds"]
+        conn.enabled = True
+        s.add(conn)
+        s.flush()
+        if check:
+            try:
+                ctx.adapters.marketplace(conn).check()
+            except AdapterError as exc:
+                raise ConnectError(f"{values['marketplace']} refused the credentials: {exc}") from exc
+        return conn.id

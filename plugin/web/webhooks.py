@@ -1,0 +1,67 @@
+"""POST /webhooks/woocommerce/<shop>: verify, record once, enqueue, answer 200 in milliseconds.
+
+WooCommerce disables a webhook after 5 failed deliveries, so this endpoint does no work beyond
+what it must: the payload is kept in the database (a lost job is found again by the sweep) and
+applied by a worker. Order of checks: unknown shop 404, oversize 413, the creation ping 200,
+bad signature 401, bad JSON 400, unknown topic 400, already seen 200.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from adapters.woocommerce.webhooks import MalformedDelivery, parse_delivery, verify_signature
+from plugin.store import models
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+
+TOPICS = ("order.created", "order.updated", "order.deleted", "product.updated")
+
+
+@bp.post("/webhooks/woocommerce/<shop_public_id>")
+def woocommerce(shop_public_id: str):
+    ctx = current_app.extensions["orderbridge"]
+    with ctx.db.session() as s:
+        shop = s.scalar(select(models.Shop).where(models.Shop.public_id == shop_public_id))
+        if shop is None or shop.status != "active":
+            abort(404, "unknown shop")
+        shop_id, sealed_secret = shop.id, shop.webhook_secret
+    if (request.content_length or 0) > ctx.settings.webhook_max_bytes:
+        abort(413, "body too large")
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    try:
+        delivery = parse_delivery(dict(request.headers), raw)
+    except MalformedDelivery as exc:
+        abort(400, str(exc))
+    if delivery.is_ping:
+        return jsonify(status="pong")
+    signature = request.headers.get("X-WC-Webhook-Signature", "")
+    if not verify_signature(raw, ctx.box.open(sealed_secret), signature):
+        abort(401, "signature does not match")
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        abort(400, "body is not JSON")
+    if not isinstance(payload, dict):
+        abort(400, "body must be a JSON object")
+    if delivery.topic not in TOPICS:
+        abort(400, f"unknown topic {delivery.topic!r}")
+    if not delivery.delivery_id:
+        abort(400, "missing X-WC-Webhook-Delivery-ID")
+    try:
+        with ctx.db.session() as s:
+            row = models.WebhookDelivery(shop_id=shop_id, delivery_id=str(delivery.delivery_id)[:100],
+                                         topic=delivery.topic, payload=raw.decode())
+            s.add(row)
+            s.flush()
+            row_id = row.id
+    except IntegrityError:
+        return jsonify(status="duplicate")   # a redelivery: acknowledged, not reprocessed
+    ctx.queue.process_delivery(row_id)
+    return jsonify(status="accepted")
