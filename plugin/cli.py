@@ -171,8 +171,8 @@ def _context():
 
 
 def _context_inline():
-    from plugin.inline import InlineQueue
     from plugin.config import Settings
+    from plugin.inline import InlineQueue
     from plugin.runtime import build_context
     queue = InlineQueue()
     ctx = build_context(Settings.from_env(), queue)

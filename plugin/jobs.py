@@ -39,8 +39,8 @@ def _ctx():
 
 @huey.task()
 def poll_connection_task(connection_id: int):
-    from plugin.sync.import_orders import import_orders
     from adapters.errors import AdapterError
+    from plugin.sync.import_orders import import_orders
     try:
         return len(import_orders(_ctx(), connection_id).new)
     except AdapterError as exc:   # recorded on the connection; the next poll tries again
@@ -49,8 +49,8 @@ def poll_connection_task(connection_id: int):
 
 @huey.task()
 def poll_shop_task(shop_id: int):
-    from plugin.sync.poll_shop import poll_shop
     from adapters.errors import AdapterError
+    from plugin.sync.poll_shop import poll_shop
     try:
         return poll_shop(_ctx(), shop_id)
     except AdapterError as exc:

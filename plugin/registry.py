@@ -61,9 +61,9 @@ class AdapterRegistry:
 
 def build_marketplace(name: str, credentials: dict, settings: dict) -> MarketplacePort:
     if name == "bol":
-        from adapters.bol.adapter import BolMarketplace
-        return BolMarketplace.from_config(credentials, base_url=settings.get("api_url"),
-                                          token_url=settings.get("token_url"))
+        from adapters.bol.adapter import from_config
+        urls = {k: settings[s] for k, s in (("base_url", "api_url"), ("token_url", "token_url")) if settings.get(s)}
+        return from_config(credentials, **urls)
     raise ValueError(f"unknown marketplace {name!r}")
 
 

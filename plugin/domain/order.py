@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from plugin.domain.errors import IllegalTransition
 
 
-class OrderStatus(str, enum.Enum):
+class OrderStatus(enum.StrEnum):
     NOT_SHIPPED = "not_shipped"
     WAITING = "waiting"
     SHIPPED = "shipped"

@@ -31,11 +31,13 @@ def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True
     creds = {"consumer_key": values["consumer_key"], "consumer_secret": values["consumer_secret"]}
     with ctx.db.session() as s:
         shop = s.scalar(select(models.Shop).where(models.Shop.platform == "woocommerce", models.Shop.url == url))
-        if shop is None:
+        created = shop is None
+        if created:
             shop = models.Shop(public_id=pysecrets.token_urlsafe(12), platform="woocommerce", url=url,
                                webhook_secret=ctx.box.seal(pysecrets.token_urlsafe(32)),
                                next_poll_at=first_poll_at(ctx, values["settings"]["shop_poll_seconds"]))
             s.add(shop)
+        previous = None if created else (shop.name, shop.credentials, shop.settings, shop.status)
         shop.name = values["name"]
         shop.credentials = ctx.box.seal_json(creds)
         shop.settings = values["settings"]
@@ -45,12 +47,25 @@ def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True
         port = ctx.adapters.shop(shop)
         secret = ctx.box.open(shop.webhook_secret)
         hook_url = webhook_url(ctx, shop)
+    # Committed before the webhooks are created: the shop pings the new webhook's URL at once,
+    # and our endpoint must find the shop to answer it.
     if install_webhooks:
         try:
             port.ensure_webhooks(hook_url, secret, WEBHOOK_TOPICS)
         except AdapterError as exc:
+            _undo(ctx, shop_id, previous)
             raise ConnectError(f"the shop refused the webhook set-up: {exc}") from exc
     return shop_id
+
+
+def _undo(ctx: SyncContext, shop_id: int, previous: tuple | None) -> None:
+    """Bad keys or an unreachable shop change nothing: remove the new shop, or restore the old."""
+    with ctx.db.session() as s:
+        shop = s.get(models.Shop, shop_id)
+        if previous is None:
+            s.delete(shop)
+        else:
+            shop.name, shop.credentials, shop.settings, shop.status = previous
 
 
 def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = True) -> int:
@@ -59,9 +74,9 @@ def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = 
     except ValidationError as exc:
         from plugin.schemas import first_error
         raise ConnectError(first_error(exc)) from exc
-    from adapters.bol.adapter import BolMarketplace
+    from adapters.bol.adapter import BolConfigSchema
     try:
-        credentials = BolMarketplace.config_schema().load(values["credentials"])
+        credentials = BolConfigSchema().load(values["credentials"])
     except ValidationError as exc:
         from plugin.schemas import first_error
         raise ConnectError("credentials." + first_error(exc)) from exc

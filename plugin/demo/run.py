@@ -1,0 +1,202 @@
+"""`orderbridge run`: the seeds' loop, end to end, on the sandboxes.
+
+bol.com sandbox gets N orders -> orderbridge (web + worker processes) pulls them and creates each
+once in the WooCommerce sandbox -> the merchant completes them (T&T now, later or never) -> the
+shop's signed webhooks reach orderbridge -> shipments are pushed to bol.com and followed to
+SUCCESS. The run owns its database (var/demo/), so it can be played again and again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from plugin.demo.merchant import Merchant
+from plugin.demo.processes import ProcessGroup, free_port
+from plugin.demo.report import table, take
+
+SELLER = ("demo-seller", "demo-seller-secret")
+SHOP_KEYS = ("ck_demo0000000000000000000000000000000000", "cs_demo0000000000000000000000000000000000")
+
+
+@dataclass
+class DemoOptions:
+    orders: int = 50
+    pace: float = 0.0
+    grace: float = 15.0
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    timeout_rate: float = 0.0
+    rate_limit_burst: int = 0
+    seed: int = 7
+    deadline: float = 110.0
+    exit_after: bool = True
+
+
+def play(opts: DemoOptions) -> bool:
+    started = time.monotonic()
+    root = Path(os.environ.get("ORDERBRIDGE_VAR_DIR", "var")).resolve()
+    run_dir = root / "demo"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    ports = {"bol": free_port(8701), "woocommerce": free_port(8702), "web": free_port(8700)}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env = dict(os.environ)
+    env.update({
+        "ORDERBRIDGE_VAR_DIR": str(root),
+        "DATABASE_URL": env.get("ORDERBRIDGE_DEMO_DATABASE_URL", f"sqlite:///{run_dir / 'orderbridge.db'}"),
+        "ORDERBRIDGE_HUEY_PATH": str(run_dir / "huey.db"),
+        "ORDERBRIDGE_PUBLIC_URL": urls["web"],
+        "ORDERBRIDGE_OUTBOX_RETRY_SECONDS": "5",
+    })
+    if not env.get("ORDERBRIDGE_DEMO_REDIS"):
+        env.pop("REDIS_URL", None)
+    os.environ.update({k: v for k, v in env.items() if k.startswith(("ORDERBRIDGE_", "DATABASE_URL"))})
+    if "REDIS_URL" not in env:
+        os.environ.pop("REDIS_URL", None)
+
+    say = _Printer()
+    group = ProcessGroup(run_dir / "logs", env)
+    try:
+        say.line(f"orderbridge demo: {opts.orders} orders, grace {opts.grace:g} s, seed {opts.seed}")
+        from plugin.store.schema import upgrade
+        upgrade(env["DATABASE_URL"])
+        group.start("sandbox-bol", "sandbox", "bol", "--port", str(ports["bol"]))
+        group.start("sandbox-woocommerce", "sandbox", "woocommerce", "--port", str(ports["woocommerce"]))
+        group.start("web", "serve", "--port", str(ports["web"]))
+        group.start("worker", "worker", "--workers", "4")
+        group.wait_http("sandbox-bol", urls["bol"] + "/_sandbox/stats")
+        group.wait_http("sandbox-woocommerce", urls["woocommerce"] + "/_sandbox/stats")
+        group.wait_http("web", urls["web"] + "/healthz")
+        bol = httpx.Client(base_url=urls["bol"], timeout=15)
+        shop = httpx.Client(base_url=urls["woocommerce"], timeout=15)
+        _ok(bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}))
+        _ok(shop.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1]}))
+
+        ctx = _context()
+        _connect(ctx, urls, opts)
+        _faults(bol, shop, opts)
+        seeded = _ok(bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": opts.orders}))
+        seeded_ids = set(seeded.json()["order_ids"])
+        say.line(f"bol.com sandbox received {len(seeded_ids)} new orders; orderbridge is polling")
+
+        merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace)
+        merchant.start()
+        from plugin.jobs import HueyQueue
+        queue = HueyQueue()
+        snap, next_tick = None, 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_tick:       # the demo's heartbeat: production ticks once a minute
+                queue.dispatch()
+                next_tick = now + 1.0
+            group.check_alive()
+            snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans)
+            say.progress(snap)
+            if snap.converged() and merchant.done:
+                break
+            if now - started > opts.deadline:
+                break
+            time.sleep(0.5)
+        merchant.stop()
+        elapsed = time.monotonic() - started
+        snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans)
+        ok = snap.converged()
+        say.end_progress()
+        say.line(table(snap, elapsed))
+        if ok:
+            say.line("converged: every order created once in the shop and shipped once on bol.com")
+        else:
+            say.line("NOT converged within the deadline:")
+            for problem in snap.wrong_tracking[:10]:
+                say.line(f"  {problem}")
+            say.line(f"  order statuses {dict(snap.statuses)}, shipments {dict(snap.shipments)}; "
+                     f"logs in {run_dir / 'logs'}")
+        if not opts.exit_after:
+            _serve_until_interrupted(say, urls)
+        return ok
+    finally:
+        group.stop()
+
+
+def _context():
+    from plugin.runtime import get_context
+    return get_context()
+
+
+def _connect(ctx, urls: dict, opts: DemoOptions) -> None:
+    from plugin.sync.connect import add_connection, register_shop
+    shop_id = register_shop(ctx, {
+        "name": "Demo shop", "url": urls["woocommerce"],
+        "consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1],
+        "settings": {"grace_seconds": max(1, round(opts.grace)), "shop_poll_seconds": 30,
+                     "transporters": {"default": "TNT",
+                                      "rules": [{"pattern": "^JVGL", "transporter": "DHLFORYOU", "strip": "JVGL"}]}},
+    })
+    add_connection(ctx, shop_id, {
+        "marketplace": "bol", "name": "Demo seller", "poll_seconds": 10,
+        "credentials": {"client_id": SELLER[0], "client_secret": SELLER[1]},
+        "api_url": urls["bol"], "token_url": urls["bol"] + "/token",
+    })
+
+
+def _faults(bol: httpx.Client, shop: httpx.Client, opts: DemoOptions) -> None:
+    faults = {"latency_ms": opts.latency_ms, "error_rate": opts.error_rate, "timeout_rate": opts.timeout_rate,
+              "timeout_sleep": 12}
+    _ok(bol.put("/_sandbox/faults", json={**faults, "rate_limit_burst": opts.rate_limit_burst}))
+    _ok(shop.put("/_sandbox/faults", json=faults))
+
+
+def _ok(response: httpx.Response) -> httpx.Response:
+    if response.status_code >= 400:
+        raise RuntimeError(f"sandbox said {response.status_code} to {response.request.url.path}: {response.text[:200]}")
+    return response
+
+
+def _serve_until_interrupted(say, urls: dict) -> None:
+    say.line("still serving (Ctrl-C stops everything):")
+    say.line(f"  orderbridge web      {urls['web']}  (health: {urls['web']}/healthz)")
+    say.line(f"  sandbox bol.com      {urls['bol']}  (records: {urls['bol']}/_sandbox/shipments)")
+    say.line(f"  sandbox WooCommerce  {urls['woocommerce']}  (orders: {urls['woocommerce']}/_sandbox/orders)")
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(flag=True))
+    try:
+        while not stop["flag"]:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    say.line("stopping")
+
+
+class _Printer:
+    def __init__(self) -> None:
+        self.tty = sys.stdout.isatty()
+        self._last = 0.0
+        self._open = False
+
+    def line(self, text: str) -> None:
+        self.end_progress()
+        print(text, flush=True)
+
+    def progress(self, snap) -> None:
+        text = (f"created {snap.created_in_shop}/{snap.seeded}  waiting {snap.statuses.get('waiting', 0)}  "
+                f"shipped {snap.statuses.get('shipped', 0)}  pushed {snap.shipped_ok}  "
+                f"errors {snap.statuses.get('error', 0)}  duplicates {snap.duplicates}")
+        if self.tty:
+            print("\r" + text.ljust(100), end="", flush=True)
+            self._open = True
+        elif time.monotonic() - self._last > 5:
+            print(text, flush=True)
+            self._last = time.monotonic()
+
+    def end_progress(self) -> None:
+        if self._open:
+            print(flush=True)
+            self._open = False

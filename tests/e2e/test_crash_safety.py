@@ -1,0 +1,157 @@
+"""Nothing lost, nothing twice: lost answers, killed workers, redelivered and early webhooks."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from plugin.inline import InlineQueue
+from plugin.store import models
+from plugin.sync.create_in_shop import create_in_shop
+from plugin.sync.import_orders import import_orders
+from plugin.sync.push_shipment import push_shipment
+
+pytestmark = pytest.mark.e2e
+
+
+def _held(stack):
+    """The same context with a queue that keeps its jobs (never drained): a worker that took the
+    job and then died."""
+    return dataclasses.replace(stack.ctx, queue=InlineQueue())
+
+
+def _pause_webhooks(stack):
+    auth = (stack.woo_state_keys[0], stack.woo_state_keys[1])
+    hooks = stack.woo.get("/wp-json/wc/v3/webhooks", auth=auth).json()
+    for hook in hooks:
+        stack.woo.put(f"/wp-json/wc/v3/webhooks/{hook['id']}", json={"status": "paused"}, auth=auth).raise_for_status()
+
+
+def _set_faults(client, **faults):
+    client.put("/_sandbox/faults", json=faults).raise_for_status()
+
+
+def test_shop_saved_the_order_but_the_answer_was_lost(stack):
+    stack.connect()
+    [ext] = stack.seed(1)
+    _set_faults(stack.woo, fail_after_commit_next=1)
+    stack.poll()
+    stack.wait_for(lambda: stack.order_rows().get(ext) is not None
+                   and stack.order_rows()[ext].binding is not None, what="imported")
+
+    def created():
+        with stack.ctx.db.session() as s:
+            b = s.scalar(select(models.Binding).where(models.Binding.external_id == ext))
+            return b.state == "created" and b
+    binding = stack.wait_for(created, timeout=20, what="binding created")
+    assert binding.attempts >= 2          # the first attempt's answer was lost
+    assert len(stack.shop_orders_by_external()[ext]) == 1
+
+
+def test_worker_died_between_shop_201_and_our_commit(stack):
+    """Replays the exact state a killed worker leaves: the shop has the order, our binding still
+    says `creating`, lease expired. The retry must adopt the order, not create a second."""
+    stack.connect()
+    [ext] = stack.seed(1)
+    import_orders(_held(stack), stack.connection_id)
+    with stack.ctx.db.session() as s:
+        order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
+        binding = order.binding
+        shop = s.get(models.Shop, order.shop_id)
+        from plugin.sync.create_in_shop import _draft
+        draft = _draft(order, s.get(models.Connection, order.connection_id), shop, binding.ref)
+        now = stack.ctx.clock()
+        s.execute(update(models.Binding).where(models.Binding.id == binding.id)
+                  .values(state="creating", attempts=1, first_attempt_at=now - timedelta(seconds=90),
+                          lease_until=now - timedelta(seconds=1)))
+        order_id = order.id
+    stack.ctx.adapters.shop(shop).create_order(draft)     # the call that "succeeded" before the crash
+    assert create_in_shop(stack.ctx, order_id) == "adopted"
+    assert create_in_shop(stack.ctx, order_id) == "nothing to do"
+    assert len(stack.shop_orders_by_external()[ext]) == 1
+
+
+def test_shipment_accepted_but_the_answer_was_lost(stack):
+    stack.connect()
+    [ext] = stack.seed(1)
+    stack.poll()
+    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    _set_faults(stack.bol, fail_after_commit_next=1)
+    stack.complete(by_ext[0]["id"], "PostNL", "3SLOST000001")
+    stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success",
+                   timeout=30, what="shipment confirmed")
+    received = [s for s in stack.shipments() if s["order_id"] == ext]
+    assert len(received) == 1, received
+    assert stack.shipment_rows()[ext].attempts >= 2
+
+
+def test_worker_died_after_sending_the_shipment(stack):
+    """The state a killed pusher leaves: bol has the shipment, our row says `sending`."""
+    from plugin.sync.apply_shop_change import apply_shop_order
+    from plugin.sync.ports import ShipmentRequest
+    stack.connect()
+    [ext] = stack.seed(1)
+    stack.poll()
+    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    _pause_webhooks(stack)
+    stack.complete(by_ext[0]["id"], "PostNL", "3SKILL00001")
+    with stack.ctx.db.session() as s:
+        shop = s.get(models.Shop, stack.shop_id)
+        conn = s.get(models.Connection, stack.connection_id)
+    shop_order = stack.ctx.adapters.shop(shop).get_order(by_ext[0]["id"])
+    assert apply_shop_order(_held(stack), stack.shop_id, shop_order, "test") == "shipped"
+    sh = stack.shipment_rows()[ext]
+    with stack.ctx.db.session() as s:
+        order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
+        request = ShipmentRequest(ext, tuple(line.external_line_id for line in order.lines), sh.reference,
+                                  "TNT", "3SKILL00001")
+        s.execute(update(models.Shipment).where(models.Shipment.id == sh.id)
+                  .values(state="sending", transporter_code="TNT", track_and_trace="3SKILL00001", attempts=1))
+    stack.ctx.adapters.marketplace(conn).ship(request)     # it reached bol, then the worker died
+    assert push_shipment(stack.ctx, sh.id) in ("submitted", "success")
+    stack.wait_for(lambda: stack.shipment_rows()[ext].state == "success", what="confirmed")
+    assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 1
+
+
+def test_webhook_redelivered_is_processed_once(stack):
+    stack.connect()
+    [ext] = stack.seed(1)
+    stack.poll()
+    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    _set_faults(stack.woo, redeliver_rate=1.0)
+    stack.complete(by_ext[0]["id"], "PostNL", "3SREDELIVER1")
+    stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success", what="shipped")
+    time.sleep(0.5)
+    with stack.ctx.db.session() as s:
+        deliveries = s.scalars(select(models.WebhookDelivery)).all()
+    sent = [d for d in stack.woo.get("/_sandbox/deliveries").json()["deliveries"]
+            if d.get("order_id") == by_ext[0]["id"]]
+    assert len(sent) > len({d["delivery_id"] for d in sent})      # the shop did send repeats
+    assert len(deliveries) == len({d.delivery_id for d in deliveries})
+    assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 1
+
+
+def test_webhook_arrives_before_the_creation_was_recorded(stack):
+    stack.connect()
+    [ext] = stack.seed(1)
+    import_orders(_held(stack), stack.connection_id)
+    with stack.ctx.db.session() as s:
+        order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
+        binding = order.binding
+        shop = s.get(models.Shop, order.shop_id)
+        from plugin.sync.create_in_shop import _draft
+        draft = _draft(order, s.get(models.Connection, order.connection_id), shop, binding.ref)
+        s.execute(update(models.Binding).where(models.Binding.id == binding.id)
+                  .values(state="creating", attempts=1, first_attempt_at=stack.ctx.clock(),
+                          lease_until=stack.ctx.clock() + timedelta(seconds=60)))
+    created = stack.ctx.adapters.shop(shop).create_order(draft)   # our worker is "still in the call"
+    stack.complete(created.id, "PostNL", "3SEARLY000001")         # the merchant is quick
+    stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success", what="shipped")
+    with stack.ctx.db.session() as s:
+        b = s.scalar(select(models.Binding).where(models.Binding.external_id == ext))
+        assert (b.state, b.shop_order_id) == ("created", created.id)
+    assert len(stack.shop_orders_by_external()[ext]) == 1
