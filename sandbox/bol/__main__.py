@@ -1,0 +1,46 @@
+"""`python -m sandbox.bol --port 8081 [--host 127.0.0.1] [--seller id:secret --orders 20]`"""
+
+from __future__ import annotations
+
+import argparse
+
+from werkzeug.serving import make_server
+
+from sandbox.bol.app import create_app
+from sandbox.bol.state import BolState
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.bol",
+                                     description="Fake bol.com Retailer API v10 (test use only).")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--process-delay", type=float, default=0.5)
+    parser.add_argument("--seller", action="append", default=[], metavar="CLIENT_ID:SECRET",
+                        help="create a seller up front (repeatable)")
+    parser.add_argument("--orders", type=int, default=0, help="random open FBR orders per --seller")
+    args = parser.parse_args(argv)
+
+    state = BolState(seed=args.seed, process_delay=args.process_delay)
+    for entry in args.seller:
+        client_id, _, secret = entry.partition(":")
+        if not client_id or not secret:
+            parser.error("--seller must look like CLIENT_ID:SECRET")
+        state.add_seller(client_id, secret)
+        if args.orders:
+            state.add_random_orders(client_id, args.orders)
+
+    server = make_server(args.host, args.port, create_app(state), threaded=True)
+    print(f"bol sandbox on http://{args.host}:{server.server_port} (token URL /token, control /_sandbox/)",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
