@@ -54,9 +54,9 @@ class AdapterRegistry:
                                                     settings))
 
     def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder:
-        from adapters.woocommerce.mapping import shop_order_from_json
+        from adapters.woocommerce.mapping import wc_to_shop_order
         keys = tuple((shop.settings or {}).get("tracking_meta_keys", []))
-        return shop_order_from_json(payload, tracking_meta_keys=keys)
+        return wc_to_shop_order(payload, tracking_meta_keys=keys)
 
 
 def build_marketplace(name: str, credentials: dict, settings: dict) -> MarketplacePort:

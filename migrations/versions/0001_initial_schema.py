@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:58:19.044154
+Create Date: 2026-11-23 11:14:05.706652
 """
 from alembic import op
 import sqlalchemy as sa
@@ -63,13 +63,14 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('shop_id', sa.Integer(), nullable=False),
     sa.Column('delivery_id', sa.String(length=100), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('topic', sa.String(length=60), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('shop_id', 'delivery_id', name='uq_delivery_shop_delivery')
+    sa.UniqueConstraint('shop_id', 'fingerprint', name='uq_delivery_shop_fingerprint')
     )
     with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_deliveries_processed_at'), ['processed_at'], unique=False)

@@ -76,8 +76,9 @@ class Merchant:
     def _tick(self) -> None:
         response = self._http.get("/_sandbox/orders")
         response.raise_for_status()
-        for order in response.json()["orders"]:
-            if order.get("created_via") == "orderbridge" and order["id"] not in self.plans:
+        for order in response.json():
+            ours = any(m.get("key") == "_orderbridge_ref" for m in order.get("meta_data", []))
+            if ours and order["id"] not in self.plans:
                 self.plans[order["id"]] = self._plan()
         now = time.monotonic()
         for order_id, plan in self.plans.items():

@@ -41,7 +41,7 @@ class Snapshot:
 
 def take(bol: httpx.Client, shop: httpx.Client, db, seeded_ids: set[str], plans: dict) -> Snapshot:
     snap = Snapshot(seeded=len(seeded_ids))
-    shop_orders = shop.get("/_sandbox/orders").json()["orders"]
+    shop_orders = shop.get("/_sandbox/orders").json()
     per_external: Counter = Counter()
     for order in shop_orders:
         meta = {m["key"]: m["value"] for m in order.get("meta_data", [])}
@@ -69,7 +69,7 @@ def take(bol: httpx.Client, shop: httpx.Client, db, seeded_ids: set[str], plans:
 
     # webhook -> marketplace: from the shop's delivery of the change that shipped the order to
     # the marketplace's receipt of the shipment
-    deliveries = shop.get("/_sandbox/deliveries").json()["deliveries"]
+    deliveries = shop.get("/_sandbox/deliveries", params={"kind": "delivery"}).json()
     by_order: dict[int, list[float]] = {}
     for d in deliveries:
         if d.get("order_id") is not None and d.get("topic", "").startswith("order."):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from plugin.domain.errors import NoTransporter
 
-# Carrier names as the WooCommerce Shipment Tracking extension writes them -> bol.com codes.
+# Carrier names and slugs as the WooCommerce Shipment Tracking extension writes them (compared
+# lower-case with '-' and '_' read as spaces: "dhl-parcel" = "DHL Parcel") -> bol.com codes.
 KNOWN_PROVIDERS: dict[str, str] = {
     "postnl": "TNT",
     "dhl": "DHLFORYOU",
@@ -30,6 +31,10 @@ KNOWN_PROVIDERS: dict[str, str] = {
     "budbee": "BUDBEE",
     "trunkrs": "TRUNKRS",
 }
+
+
+def _normal(name: str) -> str:
+    return " ".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class TransporterRules:
                 cleaned = code.replace(rule.strip, "") if rule.strip else code
                 return rule.transporter, cleaned.strip()
         if self.use_provider_names and provider:
-            known = KNOWN_PROVIDERS.get(provider.strip().lower())
+            known = KNOWN_PROVIDERS.get(_normal(provider))
             if known:
                 return known, code
         if self.default:

@@ -178,17 +178,22 @@ class TimelineEntry(Base):
 
 
 class WebhookDelivery(Base):
-    """Each shop webhook delivery once: a redelivery (same delivery id) is acknowledged and
-    not reprocessed. The payload is kept until processed so a lost job is never a lost event."""
+    """Each shop webhook delivery once: a redelivery is acknowledged and not reprocessed. The
+    payload is kept until processed so a lost job is never a lost event.
+
+    WooCommerce's X-WC-Webhook-Delivery-ID is hash(webhook id + current second), not unique per
+    delivery: two changes of one order within a second share it. So a delivery is identified by
+    its id *and* its body (`fingerprint`); the same id with another body is another event."""
     __tablename__ = "webhook_deliveries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"))
     delivery_id: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))   # sha256(delivery id + body)
     topic: Mapped[str] = mapped_column(String(60))
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
-    __table_args__ = (UniqueConstraint("shop_id", "delivery_id", name="uq_delivery_shop_delivery"),)
+    __table_args__ = (UniqueConstraint("shop_id", "fingerprint", name="uq_delivery_shop_fingerprint"),)
 
 
 class PollCursor(Base):

@@ -51,8 +51,12 @@ class Stack:
     def poll(self) -> None:
         self.ctx.queue.poll_connection(self.connection_id)
 
+    def tick(self) -> None:
+        """The heartbeat (once a minute in production): due polls, sweeps, the grace sweep."""
+        self.ctx.queue.dispatch()
+
     def shop_orders(self) -> list[dict]:
-        return self.woo.get("/_sandbox/orders").json()["orders"]
+        return self.woo.get("/_sandbox/orders").json()
 
     def shop_orders_by_external(self) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {}
@@ -129,7 +133,8 @@ def stack(database_url):
     settings = Settings.from_env(outbox_retry_seconds=2)
     ctx = build_context(settings, HueyQueue())
     app = create_app(settings, context=ctx)
-    app_server = make_server("127.0.0.1", 0, app, threaded=True)
+    from sandbox.bol.server import QuietHandler
+    app_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     app_url = f"http://127.0.0.1:{app_server.server_port}"
     ctx.settings = dataclasses.replace(settings, public_url=app_url)
     import threading

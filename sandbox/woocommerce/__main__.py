@@ -1,0 +1,42 @@
+"""python -m sandbox.woocommerce --port 8081 [--host 127.0.0.1] [--key ck_x --secret cs_y]"""
+
+from __future__ import annotations
+
+import argparse
+
+from werkzeug.serving import make_server
+
+from .app import create_app
+from .state import WooState
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.woocommerce", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--site-url", help="the shop's home URL (default http://HOST:PORT)")
+    parser.add_argument("--key", help="register this consumer key at start")
+    parser.add_argument("--secret", help="its consumer secret")
+    args = parser.parse_args(argv)
+
+    site_url = args.site_url
+    if not site_url and args.host not in ("0.0.0.0", "::"):
+        site_url = f"http://{args.host}:{args.port}"
+    state = WooState(seed=args.seed, site_url=site_url)
+    if args.key and args.secret:
+        state.add_key(args.key, args.secret)
+    server = make_server(args.host, args.port, create_app(state), threaded=True)
+    print(f"WooCommerce sandbox on http://{args.host}:{server.server_port}/wp-json/wc/v3/ "
+          f"(controls under /_sandbox/)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        state.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Everything one fake shop knows, behind one lock.
+
+The Flask app, the delivery worker and tests (in-process) all touch the same WooState; every
+read-modify-write happens under `state.lock` (re-entrant, so helpers can nest). Network I/O
+(webhook pings and deliveries) is always done outside the lock.
+
+Webhook events are collected per request and handed to the delivery queue when the request ends,
+as WooCommerce does (wc_webhook_process_delivery queues, wc_webhook_execute_queue runs on
+`shutdown`), and a webhook delivers at most once per resource per request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from .faults import FaultConfig
+from .models import ApiKey, Order, Product, Webhook
+
+
+class WooState:
+    def __init__(self, *, seed: int = 0, site_url: str | None = None,
+                 clock: Callable[[], datetime] | None = None,
+                 delivery_timeout: float = 5.0, ping_timeout: float = 5.0,
+                 max_delivery_failures: int = 5, unique_delivery_ids: bool = False,
+                 enforce_safe_urls: bool = False, accept_basic_over_http: bool = True,
+                 wc_version: str = "8.9.3", wp_version: str = "6.5.5"):
+        self.lock = threading.RLock()
+        self.rng = random.Random(seed)
+        self.faults = FaultConfig()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._site_url = site_url.rstrip("/") if site_url else None
+        # Real WooCommerce waits up to 60 s for a delivery and 5 s (WP default) for a ping; the
+        # sandbox defaults both short so tests and demos never hang on a dead receiver.
+        self.delivery_timeout = delivery_timeout
+        self.ping_timeout = ping_timeout
+        # The `woocommerce_max_webhook_delivery_failures` filter (default 5). WooCommerce disables
+        # when a failure arrives while the count is already above it: the 7th in a row by default.
+        self.max_delivery_failures = max_delivery_failures
+        # WooCommerce's delivery id is wp_hash(webhook_id . time()): two deliveries of one webhook
+        # in the same second share it. True gives every delivery its own id instead.
+        self.unique_delivery_ids = unique_delivery_ids
+        # wp_safe_remote_request() refuses private/loopback hosts and ports other than 80, 443
+        # and 8080 (unless the URL is the site itself). Off by default so tests can use loopback.
+        self.enforce_safe_urls = enforce_safe_urls
+        # WooCommerce accepts Basic auth / consumer_key query params only when is_ssl(); over
+        # plain http it requires OAuth 1.0a. The sandbox speaks http, so it accepts both unless
+        # told to be strict.
+        self.accept_basic_over_http = accept_basic_over_http
+        self.wc_version = wc_version
+        self.wp_version = wp_version
+
+        self.keys: dict[str, ApiKey] = {}
+        self.orders: dict[int, Order] = {}
+        self.products: dict[int, Product] = {}
+        self.webhooks: dict[int, Webhook] = {}
+        self.deliveries: list[dict] = []
+        self.stats: Counter = Counter()
+        # Orders and products are posts: they share one id sequence, as in wp_posts.
+        self._post_ids = itertools.count(self.rng.randint(100, 900))
+        self._key_ids = itertools.count(1)
+        self._webhook_ids = itertools.count(1)
+        self._item_ids = itertools.count(1)
+        self._meta_ids = itertools.count(1)
+        self._delivery_seq = itertools.count(1)
+        self._local = threading.local()
+        self._deliverer = None
+
+    # ------------------------------------------------------------------ ids, time, site
+    def now(self) -> datetime:
+        """Naive UTC, whole seconds: what WordPress stores in post_date_gmt."""
+        return self.clock().astimezone(UTC).replace(tzinfo=None, microsecond=0)
+
+    def next_post_id(self) -> int:
+        return next(self._post_ids)
+
+    def next_webhook_id(self) -> int:
+        return next(self._webhook_ids)
+
+    def next_item_id(self) -> int:
+        return next(self._item_ids)
+
+    def next_meta_id(self) -> int:
+        return next(self._meta_ids)
+
+    def next_delivery_seq(self) -> int:
+        return next(self._delivery_seq)
+
+    @property
+    def site_url(self) -> str:
+        """home_url() without the trailing slash."""
+        return self._site_url or "http://localhost"
+
+    @property
+    def configured_site_url(self) -> str | None:
+        """The site URL if one was set (serve() sets it once the port is known)."""
+        return self._site_url
+
+    def set_site_url(self, url: str, *, only_if_unset: bool = False) -> None:
+        with self.lock:
+            if only_if_unset and self._site_url:
+                return
+            self._site_url = url.rstrip("/")
+
+    def random_string(self, length: int, alphabet: str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") -> str:
+        with self.lock:
+            return "".join(self.rng.choice(alphabet) for _ in range(length))
+
+    def chance(self, rate: float) -> bool:
+        if rate <= 0:
+            return False
+        with self.lock:
+            return self.rng.random() < rate
+
+    # ------------------------------------------------------------------ API keys
+    def add_key(self, consumer_key: str, consumer_secret: str, permissions: str = "read_write") -> ApiKey:
+        if permissions not in ("read", "write", "read_write"):
+            raise ValueError(f"bad permissions: {permissions}")
+        with self.lock:
+            key = ApiKey(next(self._key_ids), consumer_key, consumer_secret, permissions)
+            self.keys[consumer_key] = key
+            return key
+
+    # ------------------------------------------------------------------ webhook events
+    def begin_request(self) -> None:
+        self._local.events = []
+
+    def fire(self, topic: str, resource_id: int) -> None:
+        """A WooCommerce hook ran for this resource: every active webhook on `topic` is due."""
+        with self.lock:
+            due = [(wh.id, resource_id) for wh in self.webhooks.values()
+                   if wh.status == "active" and wh.topic == topic]
+        pending = getattr(self._local, "events", None)
+        if pending is None:
+            self.deliverer.enqueue_many(due)
+            return
+        for event in due:
+            if event not in pending:          # WC_Webhook::is_already_processed()
+                pending.append(event)
+
+    def end_request(self) -> None:
+        pending = getattr(self._local, "events", None)
+        self._local.events = None
+        if pending:
+            self.deliverer.enqueue_many(pending)
+
+    @property
+    def deliverer(self):
+        with self.lock:
+            if self._deliverer is None:
+                from .delivery import Deliverer  # late: delivery renders orders, which use state
+                self._deliverer = Deliverer(self)
+            return self._deliverer
+
+    def pending_deliveries(self) -> int:
+        return self._deliverer.pending() if self._deliverer else 0
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> bool:
+        """Block until the delivery queue is empty and idle (tests, demos)."""
+        return self.deliverer.wait_idle(timeout) if self._deliverer else True
+
+    def close(self) -> None:
+        with self.lock:
+            deliverer, self._deliverer = self._deliverer, None
+        if deliverer is not None:
+            deliverer.stop()
