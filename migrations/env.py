@@ -2,6 +2,7 @@
 from Settings (DATABASE_URL or the embedded SQLite file)."""
 
 from alembic import context
+
 from plugin.config import Settings
 from plugin.store.db import make_engine
 from plugin.store.models import Base

@@ -1,12 +1,11 @@
 """initial schema: shops, connections, orders, lines, bindings, shipments, timeline, deliveries, cursors
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 11:14:05.706652
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

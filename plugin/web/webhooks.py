@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from adapters.woocommerce.webhooks import MalformedWebhook, parse_delivery, verify_signature
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from adapters.woocommerce.webhooks import MalformedWebhook, parse_delivery, verify_signature
 from plugin.store import models
 
 log = logging.getLogger(__name__)

@@ -113,12 +113,11 @@ def _reset_database(url: str) -> None:
 
 @pytest.fixture
 def stack(database_url):
-    from sandbox.woocommerce.server import serve as serve_woo
-    from sandbox.woocommerce.server import stop as stop_woo
-
     from sandbox.bol.server import serve as serve_bol
     from sandbox.bol.server import stop as stop_bol
     from sandbox.bol.state import BolState
+    from sandbox.woocommerce.server import serve as serve_woo
+    from sandbox.woocommerce.server import stop as stop_woo
     from sandbox.woocommerce.state import WooState
 
     _reset_database(database_url)
