@@ -7,7 +7,9 @@ without knowing which marketplace or shop it talks to.
      ├── Rejected(reason)     400/409/422: the other side refuses this input; retrying won't help
      └── RetryableError       worth trying again later
           ├── RateLimited(retry_after)   429, with the server's Retry-After in seconds
-          └── Transient                  5xx, timeouts, connection errors: outcome may be unknown
+          └── Transient                  5xx, connection errors: outcome may be unknown
+               └── TimedOut              no answer in time: the request may *still be running*
+                                         on the other side and take effect later
 
 HTTP statuses are mapped to this tree in exactly one place: `error_for_status`.
 """
@@ -52,6 +54,12 @@ class RateLimited(RetryableError):
 class Transient(RetryableError):
     """The call may or may not have taken effect: callers of non-idempotent writes must
     look the result up before sending again."""
+
+
+class TimedOut(Transient):
+    """The server did not answer in time. Unlike a 5xx (the server finished, one way or the
+    other), the request may still be executing and commit after we gave up, so a look-up right
+    now can miss it: wait out the other side's execution limit before looking up or resending."""
 
 
 def parse_retry_after(value: str | None, default: float = 1.0) -> float:

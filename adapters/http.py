@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import httpx
 
-from adapters.errors import AdapterError, RateLimited, Transient, error_for_status
+from adapters.errors import AdapterError, RateLimited, TimedOut, Transient, error_for_status
 
 T = TypeVar("T")
 
@@ -48,8 +48,10 @@ def send(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Respons
     """One HTTP call with transport failures mapped into the error tree."""
     try:
         response = client.request(method, url, **kwargs)
-    except httpx.TimeoutException as exc:
+    except httpx.ConnectTimeout as exc:   # never reached the server: nothing can be in flight
         raise Transient(f"{method} {url}: timeout ({exc.__class__.__name__})") from exc
+    except httpx.TimeoutException as exc:
+        raise TimedOut(f"{method} {url}: timeout ({exc.__class__.__name__})") from exc
     except httpx.TransportError as exc:
         raise Transient(f"{method} {url}: {exc.__class__.__name__}: {exc}") from exc
     return raise_for_response(response)

@@ -76,7 +76,8 @@ def serve(host: str, port: int) -> None:
 
 
 @cli.command()
-@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="Threads; the jobs wait on HTTP, so many threads per core are fine.")
 def worker(workers: int) -> None:
     """Run a Huey consumer (any number of them, on any number of hosts)."""
     from plugin.jobs import make_consumer
@@ -155,8 +156,8 @@ def sync_once() -> None:
 @click.option("--rate-limit-burst", default=0, show_default=True, type=click.IntRange(0, 10000),
               help="Answer this many bol.com calls with 429 + Retry-After.")
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--timeout", "deadline", default=110.0, show_default=True, type=float,
-              help="Give up (and fail) after this many seconds.")
+@click.option("--timeout", "deadline", default=None, type=click.FloatRange(5, 3600),
+              help="Give up (and fail) after this many seconds [default: 110, or 300 with faults].")
 @click.option("--exit", "exit_after", is_flag=True, help="Exit after the table (what `make demo` does).")
 def run(**options) -> None:
     """Play the whole loop on the sandboxes with a live display, then keep serving until Ctrl-C."""

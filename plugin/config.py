@@ -28,6 +28,7 @@ class Settings:
     shop_poll_seconds: int
     grace_seconds: int
     outbox_retry_seconds: int
+    in_flight_seconds: int
 
     @property
     def production(self) -> bool:
@@ -49,6 +50,9 @@ class Settings:
             shop_poll_seconds=int(_env("ORDERBRIDGE_SHOP_POLL_SECONDS", "300")),
             grace_seconds=int(_env("ORDERBRIDGE_GRACE_SECONDS", str(3 * 3600))),
             outbox_retry_seconds=int(_env("ORDERBRIDGE_OUTBOX_RETRY_SECONDS", "60")),
+            # How long a request that got no answer may still run on the other side (PHP's
+            # max_execution_time on shops is 30-120 s). Nothing is looked up or sent again sooner.
+            in_flight_seconds=int(_env("ORDERBRIDGE_IN_FLIGHT_SECONDS", "120")),
         )
         values.update(overrides)
         return cls(**values)

@@ -49,7 +49,8 @@ class AdapterRegistry:
 
     def shop(self, shop: Any) -> ShopPort:
         settings = dict(shop.settings or {})
-        key = ("shop", shop.id, self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", []))))
+        key = ("shop", shop.id, self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", [])),
+                                                  settings.get("http_timeout_seconds")))
         return self._cached(key, lambda: build_shop(shop.platform, shop.url, self._box.open_json(shop.credentials),
                                                     settings))
 
@@ -71,5 +72,6 @@ def build_shop(platform: str, url: str, credentials: dict, settings: dict) -> Sh
     if platform == "woocommerce":
         from adapters.woocommerce.adapter import WooCommerceShop
         return WooCommerceShop(url, credentials["consumer_key"], credentials["consumer_secret"],
-                               tracking_meta_keys=tuple(settings.get("tracking_meta_keys", [])))
+                               tracking_meta_keys=tuple(settings.get("tracking_meta_keys", [])),
+                               timeout=float(settings.get("http_timeout_seconds", 15.0)))
     raise ValueError(f"unknown shop platform {platform!r}")

@@ -47,6 +47,7 @@ class ShopSettingsSchema(_Strict):
     new_order_status = fields.String(load_default="processing",
                                      validate=validate.OneOf(["pending", "processing", "on-hold"]))
     order_prefix = fields.String(load_default="", validate=validate.Length(max=20))
+    http_timeout_seconds = fields.Float(load_default=15.0, validate=validate.Range(min=0.5, max=60))
     tracking_meta_keys = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
     transporters = fields.Nested(TransportersSchema, load_default=lambda: TransportersSchema().load({}))
     test_mode = fields.Boolean(load_default=False)

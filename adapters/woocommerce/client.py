@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from woocommerce import API
 
-from adapters.errors import AdapterError, Transient, error_for_status
+from adapters.errors import AdapterError, TimedOut, Transient, error_for_status
 
 USER_AGENT = "orderbridge (WooCommerce-Python-REST-API)"
 _QUERY = re.compile(r"\?[^\s'\")]*")
@@ -72,8 +72,10 @@ class WooClient:
             else:
                 send = self._api.post if method == "POST" else self._api.put
                 response = send(endpoint, data, params=query, allow_redirects=False)
-        except requests.Timeout as exc:
+        except requests.ConnectTimeout as exc:   # never reached the shop: nothing in flight
             raise Transient(f"{what}: timed out ({exc.__class__.__name__})") from None
+        except requests.Timeout as exc:
+            raise TimedOut(f"{what}: timed out ({exc.__class__.__name__})") from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema) as exc:
             raise AdapterError(f"{what}: bad shop URL ({self._scrub(str(exc))})") from None

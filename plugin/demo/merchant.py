@@ -31,7 +31,7 @@ class Merchant:
     shop_url: str
     seed: int = 7
     pace: float = 0.0
-    later_range: tuple[float, float] = (1.0, 6.0)
+    grace: float = 15.0
     plans: dict[int, Plan] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -41,6 +41,8 @@ class Merchant:
         self._http = httpx.Client(base_url=self.shop_url, timeout=10)
         self._thread = threading.Thread(target=self._loop, name="merchant", daemon=True)
         self._counter = 0
+        # "later" T&T arrives well within the grace period, so the demo shows that path
+        self.later_range = (min(1.0, 0.2 * self.grace), min(6.0, 0.5 * self.grace))
 
     def start(self) -> None:
         self._thread.start()

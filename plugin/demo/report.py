@@ -96,7 +96,8 @@ def _check_tracking(snap: Snapshot, order_id: str, item: dict, plans: dict) -> N
     if plan is None:
         return
     transport = (item.get("body") or {}).get("transport")
-    if plan.fate == "never":
+    late = plan.fate == "later" and (plan.shipped_signal_at is None or plan.shipped_signal_at > item["received_at"])
+    if plan.fate == "never" or late:   # no T&T before the grace ran out: shipped without it
         if transport:
             snap.wrong_tracking.append(f"{order_id}: expected no transport, got {transport}")
         return

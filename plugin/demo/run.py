@@ -22,6 +22,7 @@ from plugin.demo.merchant import Merchant
 from plugin.demo.processes import ProcessGroup, free_port
 from plugin.demo.report import table, take
 
+TIMEOUT_SLEEP = 12      # an injected timeout answers after this long (clients give up at 10-15 s)
 SELLER = ("demo-seller", "demo-seller-secret")
 SHOP_KEYS = ("ck_demo0000000000000000000000000000000000", "cs_demo0000000000000000000000000000000000")
 
@@ -36,12 +37,15 @@ class DemoOptions:
     timeout_rate: float = 0.0
     rate_limit_burst: int = 0
     seed: int = 7
-    deadline: float = 110.0
+    deadline: float | None = None
     exit_after: bool = True
 
 
 def play(opts: DemoOptions) -> bool:
     started = time.monotonic()
+    if opts.deadline is None:
+        faulty = opts.error_rate or opts.timeout_rate or opts.rate_limit_burst or opts.latency_ms
+        opts.deadline = 300.0 if faulty else 110.0
     root = Path(os.environ.get("ORDERBRIDGE_VAR_DIR", "var")).resolve()
     run_dir = root / "demo"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -55,6 +59,8 @@ def play(opts: DemoOptions) -> bool:
         "ORDERBRIDGE_HUEY_PATH": str(run_dir / "huey.db"),
         "ORDERBRIDGE_PUBLIC_URL": urls["web"],
         "ORDERBRIDGE_OUTBOX_RETRY_SECONDS": "5",
+        # the sandboxes' injected timeouts finish their request after TIMEOUT_SLEEP seconds
+        "ORDERBRIDGE_IN_FLIGHT_SECONDS": str(TIMEOUT_SLEEP + 3),
     })
     if not env.get("ORDERBRIDGE_DEMO_REDIS"):
         env.pop("REDIS_URL", None)
@@ -71,7 +77,7 @@ def play(opts: DemoOptions) -> bool:
         group.start("sandbox-bol", "sandbox", "bol", "--port", str(ports["bol"]))
         group.start("sandbox-woocommerce", "sandbox", "woocommerce", "--port", str(ports["woocommerce"]))
         group.start("web", "serve", "--port", str(ports["web"]))
-        group.start("worker", "worker", "--workers", "4")
+        group.start("worker", "worker", "--workers", "16")
         group.wait_http("sandbox-bol", urls["bol"] + "/_sandbox/stats")
         group.wait_http("sandbox-woocommerce", urls["woocommerce"] + "/_sandbox/stats")
         group.wait_http("web", urls["web"] + "/healthz")
@@ -81,16 +87,17 @@ def play(opts: DemoOptions) -> bool:
         _ok(shop.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1]}))
 
         ctx = _context()
-        _connect(ctx, urls, opts)
+        connection_id = _connect(ctx, urls, opts)
         _faults(bol, shop, opts)
         seeded = _ok(bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": opts.orders}))
         seeded_ids = set(seeded.json()["order_ids"])
         say.line(f"bol.com sandbox received {len(seeded_ids)} new orders; orderbridge is polling")
 
-        merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace)
+        merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace, grace=opts.grace)
         merchant.start()
         from plugin.jobs import HueyQueue
         queue = HueyQueue()
+        queue.poll_connection(connection_id)   # the first poll now, not at its staggered slot
         snap, next_tick = None, 0.0
         while True:
             now = time.monotonic()
@@ -131,7 +138,7 @@ def _context():
     return get_context()
 
 
-def _connect(ctx, urls: dict, opts: DemoOptions) -> None:
+def _connect(ctx, urls: dict, opts: DemoOptions) -> int:
     from plugin.sync.connect import add_connection, register_shop
     shop_id = register_shop(ctx, {
         "name": "Demo shop", "url": urls["woocommerce"],
@@ -140,7 +147,7 @@ def _connect(ctx, urls: dict, opts: DemoOptions) -> None:
                      "transporters": {"default": "TNT",
                                       "rules": [{"pattern": "^JVGL", "transporter": "DHLFORYOU", "strip": "JVGL"}]}},
     })
-    add_connection(ctx, shop_id, {
+    return add_connection(ctx, shop_id, {
         "marketplace": "bol", "name": "Demo seller", "poll_seconds": 10,
         "credentials": {"client_id": SELLER[0], "client_secret": SELLER[1]},
         "api_url": urls["bol"], "token_url": urls["bol"] + "/token",
@@ -149,7 +156,7 @@ def _connect(ctx, urls: dict, opts: DemoOptions) -> None:
 
 def _faults(bol: httpx.Client, shop: httpx.Client, opts: DemoOptions) -> None:
     faults = {"latency_ms": opts.latency_ms, "error_rate": opts.error_rate, "timeout_rate": opts.timeout_rate,
-              "timeout_sleep": 12}
+              "timeout_sleep": TIMEOUT_SLEEP}
     _ok(bol.put("/_sandbox/faults", json={**faults, "rate_limit_burst": opts.rate_limit_burst}))
     _ok(shop.put("/_sandbox/faults", json=faults))
 

@@ -13,9 +13,8 @@ def run_forever(which: str, host: str, port: int, latency_ms: int = 0) -> None:
         state = BolState()
     else:
         from sandbox.woocommerce.server import serve
-
         from sandbox.woocommerce.state import WooState
-        state = WooState(base_url=f"http://{host}:{port}") if port else WooState()
+        state = WooState(site_url=f"http://{host}:{port}") if port else WooState()
     if latency_ms:
         state.faults.latency_ms = latency_ms
     server, thread = serve(host, port, state)

@@ -14,9 +14,21 @@ from plugin.store.db import Database
 from plugin.store.secrets import SecretBox
 from plugin.sync.ports import Enqueuer, MarketplacePort, ShopOrder, ShopPort
 
-# How long one worker owns a binding or a shipment while it calls out. Longer than any single
-# HTTP call (timeouts are 10-15 s); when a worker dies, another may take over after it.
-LEASE = timedelta(seconds=45)
+# The longest a single HTTP call of ours lasts (client timeouts are 10-15 s).
+CALL_SECONDS = 15
+
+
+def lease(settings: Settings) -> timedelta:
+    """How long one worker owns a binding or a shipment while it calls out. When a worker dies
+    mid-call, its request may still run on the other side for `in_flight_seconds`; only after
+    that may another worker look it up and take over, or the look-up could miss a late commit."""
+    return timedelta(seconds=CALL_SECONDS + settings.in_flight_seconds)
+
+
+def retry_floor(settings: Settings, error: Exception) -> float:
+    """The least delay before acting again after `error`: a timed-out request may still commit."""
+    from adapters.errors import TimedOut
+    return float(settings.in_flight_seconds) if isinstance(error, TimedOut) else 0.0
 
 
 class Adapters(Protocol):

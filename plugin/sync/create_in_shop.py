@@ -20,7 +20,7 @@ from adapters.errors import AdapterError
 from plugin.domain import IllegalTransition
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
-from plugin.sync.context import LEASE, SyncContext
+from plugin.sync.context import SyncContext, lease, retry_floor
 from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft
 from plugin.sync.retry import retry_delay
 
@@ -43,7 +43,7 @@ def create_in_shop(ctx: SyncContext, order_id: int) -> str:
             update(models.Binding)
             .where(models.Binding.id == binding.id, models.Binding.state.in_(("new", "creating")),
                    or_(models.Binding.lease_until.is_(None), models.Binding.lease_until < now))
-            .values(state="creating", lease_until=now + LEASE, attempts=models.Binding.attempts + 1,
+            .values(state="creating", lease_until=now + lease(ctx.settings), attempts=models.Binding.attempts + 1,
                     first_attempt_at=binding.first_attempt_at or now)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -106,7 +106,7 @@ def _failed(ctx: SyncContext, binding_id: int, order_id: int, exc: AdapterError,
     with ctx.db.session() as s:
         binding = s.get(models.Binding, binding_id)
         if exc.retryable and attempts < MAX_ATTEMPTS:
-            delay = retry_delay(attempts, exc)
+            delay = max(retry_delay(attempts, exc), retry_floor(ctx.settings, exc))
             binding.lease_until = None
             binding.next_attempt_at = now + timedelta(seconds=delay)
             timeline.record(s, order_id, "call", f"shop: create failed, retrying in {delay:.1f} s: {exc}",

@@ -17,7 +17,7 @@ from adapters.errors import AdapterError
 from plugin.domain import NoTransporter, TransporterRules
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
-from plugin.sync.context import LEASE, SyncContext
+from plugin.sync.context import SyncContext, lease, retry_floor
 from plugin.sync.ports import ProcessResult, ShipmentRequest
 from plugin.sync.retry import retry_delay
 
@@ -39,7 +39,7 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
             update(models.Shipment)
             .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("pending", "sending")),
                    or_(models.Shipment.lease_until.is_(None), models.Shipment.lease_until < now))
-            .values(lease_until=now + LEASE, attempts=models.Shipment.attempts + 1)
+            .values(lease_until=now + lease(ctx.settings), attempts=models.Shipment.attempts + 1)
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:
@@ -150,7 +150,7 @@ def _failed(ctx: SyncContext, shipment_id: int, exc: AdapterError, attempts: int
     with ctx.db.session() as s:
         shipment = s.get(models.Shipment, shipment_id)
         if exc.retryable and attempts < MAX_ATTEMPTS:
-            delay = retry_delay(attempts, exc)
+            delay = max(retry_delay(attempts, exc), retry_floor(ctx.settings, exc))
             shipment.lease_until = None
             shipment.next_attempt_at = now + timedelta(seconds=delay)
             shipment.last_error = str(exc)[:2000]

@@ -129,7 +129,7 @@ def stack(database_url):
     bol_url = f"http://127.0.0.1:{bol_server.server_port}"
     woo_url = f"http://127.0.0.1:{woo_server.server_port}"
 
-    settings = Settings.from_env(outbox_retry_seconds=2)
+    settings = Settings.from_env(outbox_retry_seconds=2, in_flight_seconds=3)
     ctx = build_context(settings, HueyQueue())
     app = create_app(settings, context=ctx)
     from sandbox.bol.server import QuietHandler

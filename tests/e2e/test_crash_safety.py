@@ -63,6 +63,28 @@ def test_shop_saved_the_order_but_the_answer_was_lost(stack, webhooks):
         assert any("found the order an earlier attempt created" in m for m in messages), messages
 
 
+def test_shop_timed_out_but_committed_later(stack):
+    """No answer within our timeout, yet the shop goes on and saves the order a second later. A
+    look-up right after the timeout would miss it and create a second order; the retry waits out
+    the in-flight horizon first (in_flight_seconds=3 here), then finds it."""
+    stack.connect(settings={"http_timeout_seconds": 1.0})
+    _pause_webhooks(stack)
+    [ext] = stack.seed(1)
+    _set_faults(stack.woo, timeout_rate=1.0, timeout_sleep=2.0)
+    stack.poll()
+
+    def retry_scheduled():
+        with stack.ctx.db.session() as s:
+            b = s.scalar(select(models.Binding).where(models.Binding.external_id == ext))
+            return b is not None and b.next_attempt_at is not None and b
+    binding = stack.wait_for(retry_scheduled, what="first attempt timed out")
+    assert (binding.next_attempt_at - stack.ctx.clock()).total_seconds() > 1.5   # waits out the horizon
+    _set_faults(stack.woo, timeout_rate=0.0)
+    binding = stack.wait_for(lambda: _binding(stack, ext), timeout=20, what="binding created")
+    assert len(stack.shop_orders_by_external()[ext]) == 1
+    assert binding.attempts == 2
+
+
 def test_worker_died_between_shop_201_and_our_commit(stack):
     """Replays the exact state a killed worker leaves: the shop has the order, our binding still
     says `creating`, lease expired. The retry must adopt the order, not create a second."""
