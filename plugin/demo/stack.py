@@ -1,0 +1,160 @@
+"""The whole system in one process, on loopback sockets: both sandbox servers, the web app, and
+a real Huey consumer. The end-to-end tests and the benchmarks run on it; `orderbridge run` uses
+separate processes instead."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from werkzeug.serving import make_server
+
+SELLER = ("stack-seller", "stack-seller-secret")
+SHOP_KEYS = ("ck_stack_00000000000000000000000000000000", "cs_stack_00000000000000000000000000000000")
+
+
+class Stack:
+    def __init__(self, ctx, bol_url, bol_state, woo_url, woo_state, app_url):
+        self.ctx, self.bol_url, self.bol_state = ctx, bol_url, bol_state
+        self.woo_url, self.woo_state, self.app_url = woo_url, woo_state, app_url
+        self.bol = httpx.Client(base_url=bol_url, timeout=30)
+        self.woo = httpx.Client(base_url=woo_url, timeout=30)
+        self.app = httpx.Client(base_url=app_url, timeout=30)
+        self.woo_state_keys = SHOP_KEYS
+        self.shop_id = None
+        self.connection_id = None
+
+    def connect(self, *, settings: dict | None = None, poll_seconds: int = 300) -> None:
+        from plugin.sync.connect import add_connection, register_shop
+        shop_settings = {"grace_seconds": 3600, "transporters": {"default": "TNT"}}
+        shop_settings.update(settings or {})
+        self.shop_id = register_shop(self.ctx, {
+            "name": "Stack shop", "url": self.woo_url, "consumer_key": SHOP_KEYS[0],
+            "consumer_secret": SHOP_KEYS[1], "settings": shop_settings})
+        self.connection_id = add_connection(self.ctx, self.shop_id, {
+            "marketplace": "bol", "name": "Stack seller", "poll_seconds": poll_seconds,
+            "credentials": {"client_id": SELLER[0], "client_secret": SELLER[1]},
+            "api_url": self.bol_url, "token_url": self.bol_url + "/token"})
+
+    def seed(self, count: int) -> list[str]:
+        response = self.bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": count})
+        response.raise_for_status()
+        return response.json()["order_ids"]
+
+    def poll(self) -> None:
+        self.ctx.queue.poll_connection(self.connection_id)
+
+    def tick(self) -> None:
+        """The heartbeat (once a minute in production): due polls, sweeps, the grace sweep."""
+        self.ctx.queue.dispatch()
+
+    def shop_orders(self) -> list[dict]:
+        return self.woo.get("/_sandbox/orders").json()
+
+    def shop_orders_by_external(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for order in self.shop_orders():
+            meta = {m["key"]: m["value"] for m in order.get("meta_data", [])}
+            if "_orderbridge_external_id" in meta:
+                out.setdefault(meta["_orderbridge_external_id"], []).append(order)
+        return out
+
+    def shipments(self) -> list[dict]:
+        return self.bol.get("/_sandbox/shipments").json()["shipments"]
+
+    def deliveries(self) -> list[dict]:
+        return self.woo.get("/_sandbox/deliveries", params={"kind": "delivery"}).json()
+
+    def complete(self, shop_order_id: int, provider: str | None = None, number: str | None = None) -> None:
+        body = {"tracking_provider": provider, "tracking_number": number} if number else {}
+        self.woo.post(f"/_sandbox/orders/{shop_order_id}/complete", json=body).raise_for_status()
+
+    def add_tracking(self, shop_order_id: int, provider: str, number: str) -> None:
+        self.woo.post(f"/_sandbox/orders/{shop_order_id}/tracking",
+                      json={"tracking_provider": provider, "tracking_number": number}).raise_for_status()
+
+    def order_rows(self):
+        from sqlalchemy import select
+
+        from plugin.store import models
+        with self.ctx.db.session() as s:
+            return {o.external_id: o for o in s.scalars(select(models.Order))}
+
+    def shipment_rows(self):
+        from sqlalchemy import select
+
+        from plugin.store import models
+        with self.ctx.db.session() as s:
+            return {sh.order.external_id: sh for sh in s.scalars(select(models.Shipment)).unique()}
+
+    @staticmethod
+    def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def reset_database(url: str) -> None:
+    from plugin.store.schema import downgrade, upgrade
+    try:
+        downgrade(url, "base")
+    except Exception:  # noqa: BLE001 - a fresh database has nothing to downgrade
+        pass
+    upgrade(url)
+
+
+@contextmanager
+def running_stack(*, workers: int = 8, bol_state=None, woo_state=None, **settings_overrides) -> Iterator[Stack]:
+    """Start everything; the caller's environment chose the database and the queue (Settings)."""
+    from plugin.config import Settings
+    from plugin.jobs import HueyQueue, huey, make_consumer
+    from plugin.runtime import build_context, set_context
+    from plugin.web import create_app
+    from sandbox.bol.server import QuietHandler
+    from sandbox.bol.server import serve as serve_bol
+    from sandbox.bol.server import stop as stop_bol
+    from sandbox.bol.state import BolState
+    from sandbox.woocommerce.server import serve as serve_woo
+    from sandbox.woocommerce.server import stop as stop_woo
+    from sandbox.woocommerce.state import WooState
+
+    settings = Settings.from_env(**settings_overrides)
+    reset_database(settings.database_url)
+    huey.flush()
+    bol_state = bol_state or BolState(seed=1, process_delay=0.2)
+    woo_state = woo_state or WooState()
+    bol_server, bol_thread = serve_bol("127.0.0.1", 0, bol_state)
+    woo_server, woo_thread = serve_woo("127.0.0.1", 0, woo_state)
+    ctx = build_context(settings, HueyQueue())
+    app_server = make_server("127.0.0.1", 0, create_app(settings, context=ctx), threaded=True,
+                             request_handler=QuietHandler)
+    app_url = f"http://127.0.0.1:{app_server.server_port}"
+    ctx.settings = dataclasses.replace(settings, public_url=app_url)
+    app_thread = threading.Thread(target=app_server.serve_forever, daemon=True)
+    app_thread.start()
+    stack = Stack(ctx, f"http://127.0.0.1:{bol_server.server_port}", bol_state,
+                  f"http://127.0.0.1:{woo_server.server_port}", woo_state, app_url)
+    stack.bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}).raise_for_status()
+    stack.woo.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0],
+                                          "consumer_secret": SHOP_KEYS[1]}).raise_for_status()
+    consumer = make_consumer(workers=workers)
+    consumer.start()
+    try:
+        yield stack
+    finally:
+        consumer.stop(graceful=True)
+        app_server.shutdown()
+        stop_woo(woo_server, woo_thread)
+        stop_bol(bol_server, bol_thread)
+        set_context(None)
+        ctx.db.dispose()
+        huey.flush()
