@@ -31,6 +31,9 @@ class InlineQueue:
     def poll_shop(self, shop_id: int) -> None:
         self._add("poll_shop", shop_id)
 
+    def import_order(self, connection_id: int, external_id: str) -> None:
+        self._add("import_order", (connection_id, external_id))
+
     def create_in_shop(self, order_id: int, delay: float = 0) -> None:
         self._add("create_in_shop", order_id, delay)
 
@@ -49,13 +52,14 @@ class InlineQueue:
     def drain(self) -> dict[str, int]:
         from plugin.sync.create_in_shop import create_in_shop
         from plugin.sync.grace_sweep import grace_sweep
-        from plugin.sync.import_orders import import_orders
+        from plugin.sync.import_orders import import_order, import_orders
         from plugin.sync.poll_shop import poll_shop
         from plugin.sync.process_delivery import process_delivery
         from plugin.sync.push_shipment import follow_shipment, push_shipment
         handlers = {
             "poll_connection": lambda arg: import_orders(self._ctx, arg),
             "poll_shop": lambda arg: poll_shop(self._ctx, arg),
+            "import_order": lambda arg: import_order(self._ctx, *arg),
             "create_in_shop": lambda arg: create_in_shop(self._ctx, arg),
             "push_shipment": lambda arg: push_shipment(self._ctx, arg),
             "follow_shipment": lambda arg: follow_shipment(self._ctx, arg),

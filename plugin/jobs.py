@@ -11,6 +11,7 @@ from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from adapters.errors import AdapterError
 from plugin.config import Settings
 
 log = logging.getLogger(__name__)
@@ -39,17 +40,24 @@ def _ctx():
 
 @huey.task()
 def poll_connection_task(connection_id: int):
-    from adapters.errors import AdapterError
     from plugin.sync.import_orders import import_orders
     try:
-        return len(import_orders(_ctx(), connection_id).new)
+        return len(import_orders(_ctx(), connection_id).queued)
     except AdapterError as exc:   # recorded on the connection; the next poll tries again
         log.warning("poll of connection %s failed: %s", connection_id, exc)
 
 
 @huey.task()
+def import_order_task(connection_id: int, external_id: str):
+    from plugin.sync.import_orders import import_order
+    try:
+        return import_order(_ctx(), connection_id, external_id)
+    except AdapterError as exc:   # the next poll lists the order again and queues it anew
+        log.warning("import of %s (connection %s) failed: %s", external_id, connection_id, exc)
+
+
+@huey.task()
 def poll_shop_task(shop_id: int):
-    from adapters.errors import AdapterError
     from plugin.sync.poll_shop import poll_shop
     try:
         return poll_shop(_ctx(), shop_id)
@@ -113,6 +121,9 @@ class HueyQueue:
 
     def poll_shop(self, shop_id: int) -> None:
         self._send(poll_shop_task, shop_id)
+
+    def import_order(self, connection_id: int, external_id: str) -> None:
+        import_order_task(connection_id, external_id)
 
     def create_in_shop(self, order_id: int, delay: float = 0) -> None:
         self._send(create_in_shop_task, order_id, delay)

@@ -2,8 +2,9 @@
 
 The marketplace's open-orders list is read whole on every poll (an overlapping window by
 construction); the unique binding (connection, external id) absorbs every repeat, including two
-pollers racing each other. Each new order is committed on its own and handed to create_in_shop
-at once, so one bad order never holds up the others.
+pollers or two record jobs racing each other. Like OCA's batch importer, the poll only lists and
+queues one `import_order` job per new record: details are fetched in parallel by the workers, and
+one bad order never holds up the others. Each stored order goes straight on to create_in_shop.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class ImportResult:
     seen: int = 0
-    new: list[int] = field(default_factory=list)
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
+    queued: list[str] = field(default_factory=list)
 
 
 def binding_ref(connection_id: int, external_id: str) -> str:
@@ -53,29 +52,37 @@ def import_orders(ctx: SyncContext, connection_id: int) -> ImportResult:
     result.seen = len(summaries)
     known = _known_ids(ctx, connection_id, [o.external_id for o in summaries])
     for summary in summaries:
-        if summary.external_id in known:
-            continue
-        try:
-            order = marketplace.get_order(summary.external_id)
-        except AdapterError as exc:  # the next poll tries this one again
-            result.errors.append(f"{summary.external_id}: {exc}")
-            continue
-        if order.fulfilment_method != "FBR":
-            result.skipped += 1  # fulfilled by the marketplace itself: not ours to ship
-            continue
-        order_id = _store(ctx, conn, order)
-        if order_id is not None:
-            result.new.append(order_id)
-            ctx.queue.create_in_shop(order_id)
+        if summary.external_id not in known:
+            result.queued.append(summary.external_id)
+            ctx.queue.import_order(connection_id, summary.external_id)
     with ctx.db.session() as s:
         cursor = cursor_for(s, stream)
         cursor.cursor_at = started
         cursor.last_success_at = ctx.clock()
-        cursor.last_error = "; ".join(result.errors)[:2000] or None
+        cursor.last_error = None
         conn = s.get(models.Connection, connection_id)
         conn.last_error = None
-    log.info("connection %s: %d open, %d new", connection_id, result.seen, len(result.new))
+    log.info("connection %s: %d open, %d new", connection_id, result.seen, len(result.queued))
     return result
+
+
+def import_order(ctx: SyncContext, connection_id: int, external_id: str) -> int | None:
+    """One record: fetch the detail, store order + lines + binding once, hand it to the shop."""
+    with ctx.db.session() as s:
+        conn = s.get(models.Connection, connection_id)
+        if conn is None or not conn.enabled:
+            return None
+        if s.scalar(select(models.Binding.id).where(models.Binding.connection_id == connection_id,
+                                                    models.Binding.external_id == external_id)):
+            return None
+        marketplace = ctx.adapters.marketplace(conn)
+    order = marketplace.get_order(external_id)   # an error: the next poll queues it again
+    if order.fulfilment_method != "FBR":
+        return None                              # fulfilled by the marketplace itself: not ours to ship
+    order_id = _store(ctx, conn, order)
+    if order_id is not None:
+        ctx.queue.create_in_shop(order_id)
+    return order_id
 
 
 def _known_ids(ctx: SyncContext, connection_id: int, external_ids: list[str]) -> set[str]:

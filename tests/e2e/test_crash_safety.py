@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from plugin.inline import InlineQueue
 from plugin.store import models
 from plugin.sync.create_in_shop import create_in_shop
-from plugin.sync.import_orders import import_orders
+from plugin.sync.import_orders import import_order
 from plugin.sync.push_shipment import push_shipment
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +90,7 @@ def test_worker_died_between_shop_201_and_our_commit(stack):
     says `creating`, lease expired. The retry must adopt the order, not create a second."""
     stack.connect()
     [ext] = stack.seed(1)
-    import_orders(_held(stack), stack.connection_id)
+    import_order(_held(stack), stack.connection_id, ext)
     with stack.ctx.db.session() as s:
         order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
         binding = order.binding
@@ -174,7 +174,7 @@ def test_webhook_redelivered_is_processed_once(stack):
 def test_webhook_arrives_before_the_creation_was_recorded(stack):
     stack.connect()
     [ext] = stack.seed(1)
-    import_orders(_held(stack), stack.connection_id)
+    import_order(_held(stack), stack.connection_id, ext)
     with stack.ctx.db.session() as s:
         order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
         binding = order.binding
