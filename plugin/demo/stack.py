@@ -5,13 +5,11 @@ separate processes instead."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-from werkzeug.serving import make_server
 
 SELLER = ("stack-seller", "stack-seller-secret")
 SHOP_KEYS = ("ck_stack_00000000000000000000000000000000", "cs_stack_00000000000000000000000000000000")
@@ -119,10 +117,10 @@ def running_stack(*, workers: int = 8, bol_state=None, woo_state=None, **setting
     from plugin.jobs import HueyQueue, huey, make_consumer
     from plugin.runtime import build_context, set_context
     from plugin.web import create_app
-    from sandbox.bol.server import QuietHandler
     from sandbox.bol.server import serve as serve_bol
     from sandbox.bol.server import stop as stop_bol
     from sandbox.bol.state import BolState
+    from sandbox.serving import serve_app, stop_server
     from sandbox.woocommerce.server import serve as serve_woo
     from sandbox.woocommerce.server import stop as stop_woo
     from sandbox.woocommerce.state import WooState
@@ -135,12 +133,9 @@ def running_stack(*, workers: int = 8, bol_state=None, woo_state=None, **setting
     bol_server, bol_thread = serve_bol("127.0.0.1", 0, bol_state)
     woo_server, woo_thread = serve_woo("127.0.0.1", 0, woo_state)
     ctx = build_context(settings, HueyQueue())
-    app_server = make_server("127.0.0.1", 0, create_app(settings, context=ctx), threaded=True,
-                             request_handler=QuietHandler)
+    app_server, app_thread = serve_app(create_app(settings, context=ctx), "127.0.0.1", 0, name="orderbridge")
     app_url = f"http://127.0.0.1:{app_server.server_port}"
     ctx.settings = dataclasses.replace(settings, public_url=app_url)
-    app_thread = threading.Thread(target=app_server.serve_forever, daemon=True)
-    app_thread.start()
     stack = Stack(ctx, f"http://127.0.0.1:{bol_server.server_port}", bol_state,
                   f"http://127.0.0.1:{woo_server.server_port}", woo_state, app_url)
     stack.bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}).raise_for_status()
@@ -152,7 +147,7 @@ def running_stack(*, workers: int = 8, bol_state=None, woo_state=None, **setting
         yield stack
     finally:
         consumer.stop(graceful=True)
-        app_server.shutdown()
+        stop_server(app_server, app_thread)
         stop_woo(woo_server, woo_thread)
         stop_bol(bol_server, bol_thread)
         set_context(None)

@@ -30,6 +30,17 @@ def first_poll_at(ctx: SyncContext, interval: int):
     return ctx.clock() + timedelta(seconds=random.uniform(0, interval))
 
 
+def _due(model, now):
+    return or_(model.next_poll_at.is_(None), model.next_poll_at <= now)
+
+
+def _claim_poll(s, model, row_id: int, now, interval: int) -> bool:
+    """Compare-and-set the next poll time: two dispatchers never enqueue the same poll twice."""
+    return s.execute(update(model).where(model.id == row_id, _due(model, now))
+                     .values(next_poll_at=now + timedelta(seconds=interval))
+                     .execution_options(synchronize_session=False)).rowcount == 1
+
+
 def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatched:
     now = ctx.clock()
     out = Dispatched()
@@ -37,26 +48,15 @@ def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatche
     with ctx.db.session() as s:
         for conn_id, interval in s.execute(
                 select(models.Connection.id, models.Connection.poll_seconds)
-                .where(models.Connection.enabled.is_(True),
-                       or_(models.Connection.next_poll_at.is_(None), models.Connection.next_poll_at <= now))):
-            # compare-and-set the next poll time: two dispatchers never enqueue the same poll twice
-            if s.execute(update(models.Connection)
-                         .where(models.Connection.id == conn_id,
-                                or_(models.Connection.next_poll_at.is_(None), models.Connection.next_poll_at <= now))
-                         .values(next_poll_at=now + timedelta(seconds=interval))
-                         .execution_options(synchronize_session=False)).rowcount:
+                .where(models.Connection.enabled.is_(True), _due(models.Connection, now))):
+            if _claim_poll(s, models.Connection, conn_id, now, interval):
                 ctx.queue.poll_connection(conn_id)
                 out.connections += 1
         for shop_id, settings in s.execute(
                 select(models.Shop.id, models.Shop.settings)
-                .where(models.Shop.status == "active",
-                       or_(models.Shop.next_poll_at.is_(None), models.Shop.next_poll_at <= now))):
+                .where(models.Shop.status == "active", _due(models.Shop, now))):
             interval = int((settings or {}).get("shop_poll_seconds", ctx.settings.shop_poll_seconds))
-            if s.execute(update(models.Shop)
-                         .where(models.Shop.id == shop_id,
-                                or_(models.Shop.next_poll_at.is_(None), models.Shop.next_poll_at <= now))
-                         .values(next_poll_at=now + timedelta(seconds=interval))
-                         .execution_options(synchronize_session=False)).rowcount:
+            if _claim_poll(s, models.Shop, shop_id, now, interval):
                 ctx.queue.poll_shop(shop_id)
                 out.shops += 1
         free = lambda model: or_(model.lease_until.is_(None), model.lease_until < now)  # noqa: E731

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import threading
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
+
+from sandbox.serving import base_url, serve_app, stop_server
 
 from .app import create_app
 from .state import WooState
 
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs) -> None:   # tests do not want a line per request
-        pass
+__all__ = ["base_url", "serve", "stop"]
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, state: WooState | None = None, *,
@@ -23,25 +22,15 @@ def serve(host: str = "127.0.0.1", port: int = 0, state: WooState | None = None,
     The shop's site URL (webhook Source header, OAuth base URL, links) becomes
     http://host:port unless the state already has one or host is a wildcard address."""
     state = state or WooState()
-    server = make_server(host, port, create_app(state), threaded=True,
-                         request_handler=_QuietHandler if quiet else WSGIRequestHandler)
+    server, thread = serve_app(create_app(state), host, port, name="woo-sandbox", quiet=quiet)
     if host not in ("0.0.0.0", "::", ""):
         state.set_site_url(f"http://{host}:{server.server_port}", only_if_unset=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=f"woo-sandbox-{server.server_port}", daemon=True)
-    thread.start()
     return server, thread
-
-
-def base_url(server: BaseWSGIServer) -> str:
-    return f"http://{server.host}:{server.server_port}"
 
 
 def stop(server: BaseWSGIServer, thread: threading.Thread, timeout: float = 5.0) -> None:
     """Stop accepting requests, close the socket, and stop the delivery worker."""
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout)
+    stop_server(server, thread, timeout)
     state = server.app.extensions.get("woo_state")
     if state is not None:
         state.close()

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from plugin.inline import InlineQueue
 from plugin.store import models
-from plugin.sync.create_in_shop import create_in_shop
+from plugin.sync.create_in_shop import _draft, create_in_shop
 from plugin.sync.import_orders import import_order
 from plugin.sync.push_shipment import push_shipment
 
@@ -85,24 +85,28 @@ def test_shop_timed_out_but_committed_later(stack):
     assert binding.attempts == 2
 
 
+def _created_in_shop_but_not_recorded(stack, ext, *, lease_left: timedelta):
+    """The state a worker leaves between "the shop said 201" and our commit: the shop has the
+    order with our marker, our binding still says `creating`. Returns (order id, shop order)."""
+    import_order(_held(stack), stack.connection_id, ext)
+    with stack.ctx.db.session() as s:
+        order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
+        shop = s.get(models.Shop, order.shop_id)
+        draft = _draft(order, s.get(models.Connection, order.connection_id), shop, order.binding.ref)
+        now = stack.ctx.clock()
+        s.execute(update(models.Binding).where(models.Binding.id == order.binding.id)
+                  .values(state="creating", attempts=1, first_attempt_at=now - timedelta(seconds=90),
+                          lease_until=now + lease_left))
+        order_id = order.id
+    return order_id, stack.ctx.adapters.shop(shop).create_order(draft)
+
+
 def test_worker_died_between_shop_201_and_our_commit(stack):
     """Replays the exact state a killed worker leaves: the shop has the order, our binding still
     says `creating`, lease expired. The retry must adopt the order, not create a second."""
     stack.connect()
     [ext] = stack.seed(1)
-    import_order(_held(stack), stack.connection_id, ext)
-    with stack.ctx.db.session() as s:
-        order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
-        binding = order.binding
-        shop = s.get(models.Shop, order.shop_id)
-        from plugin.sync.create_in_shop import _draft
-        draft = _draft(order, s.get(models.Connection, order.connection_id), shop, binding.ref)
-        now = stack.ctx.clock()
-        s.execute(update(models.Binding).where(models.Binding.id == binding.id)
-                  .values(state="creating", attempts=1, first_attempt_at=now - timedelta(seconds=90),
-                          lease_until=now - timedelta(seconds=1)))
-        order_id = order.id
-    stack.ctx.adapters.shop(shop).create_order(draft)     # the call that "succeeded" before the crash
+    order_id, _ = _created_in_shop_but_not_recorded(stack, ext, lease_left=timedelta(seconds=-1))
     assert create_in_shop(stack.ctx, order_id) == "adopted"
     assert create_in_shop(stack.ctx, order_id) == "nothing to do"
     assert len(stack.shop_orders_by_external()[ext]) == 1
@@ -174,17 +178,8 @@ def test_webhook_redelivered_is_processed_once(stack):
 def test_webhook_arrives_before_the_creation_was_recorded(stack):
     stack.connect()
     [ext] = stack.seed(1)
-    import_order(_held(stack), stack.connection_id, ext)
-    with stack.ctx.db.session() as s:
-        order = s.scalar(select(models.Order).where(models.Order.external_id == ext))
-        binding = order.binding
-        shop = s.get(models.Shop, order.shop_id)
-        from plugin.sync.create_in_shop import _draft
-        draft = _draft(order, s.get(models.Connection, order.connection_id), shop, binding.ref)
-        s.execute(update(models.Binding).where(models.Binding.id == binding.id)
-                  .values(state="creating", attempts=1, first_attempt_at=stack.ctx.clock(),
-                          lease_until=stack.ctx.clock() + timedelta(seconds=60)))
-    created = stack.ctx.adapters.shop(shop).create_order(draft)   # our worker is "still in the call"
+    # our worker is "still in the call": the lease is held
+    _, created = _created_in_shop_but_not_recorded(stack, ext, lease_left=timedelta(seconds=60))
     stack.complete(created.id, "PostNL", "3SEARLY000001")         # the merchant is quick
     stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success", what="shipped")
     with stack.ctx.db.session() as s:
