@@ -1,0 +1,78 @@
+"""The safety nets behind webhooks and jobs: the shop poll, and the dispatcher's sweeps."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from plugin.inline import InlineQueue
+from plugin.store import models
+from plugin.sync.apply_shop_change import apply_shop_order
+from plugin.sync.poll_shop import poll_shop
+
+pytestmark = pytest.mark.e2e
+
+
+def _webhooks(stack):
+    return stack.woo.get("/_sandbox/webhooks").json()
+
+
+def _set_webhook_status(stack, status: str):
+    for hook in _webhooks(stack):
+        stack.woo.put(f"/wp-json/wc/v3/webhooks/{hook['id']}", json={"status": status},
+                      auth=stack.woo_state_keys).raise_for_status()
+
+
+def test_shop_poll_applies_changes_whose_webhooks_never_came_and_reenables_webhooks(stack):
+    stack.connect()
+    [ext] = stack.seed(1)
+    stack.poll()
+    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    _set_webhook_status(stack, "disabled")         # as WooCommerce does after failed deliveries
+    stack.complete(by_ext[0]["id"], "PostNL", "3SPOLL0000001")
+    assert stack.order_rows()[ext].status == "not_shipped"   # no webhook: nothing known yet
+    counts = poll_shop(stack.ctx, stack.shop_id)
+    assert counts.get("shipped") == 1
+    stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success", what="pushed")
+    assert {h["status"] for h in _webhooks(stack)} == {"active"}
+    # polling again (overlapping window) changes nothing and ships nothing twice
+    assert "shipped" not in poll_shop(stack.ctx, stack.shop_id)
+    assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 1
+
+
+def test_lost_jobs_are_found_by_the_sweep(stack):
+    """A shipment row whose job vanished (queue flushed, process killed before enqueueing) is
+    pushed by the next heartbeat."""
+    stack.connect()
+    [ext] = stack.seed(1)
+    stack.poll()
+    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    _set_webhook_status(stack, "paused")
+    stack.complete(by_ext[0]["id"], "PostNL", "3SSWEEP000001")
+    with stack.ctx.db.session() as s:
+        shop = s.get(models.Shop, stack.shop_id)
+    shop_order = stack.ctx.adapters.shop(shop).get_order(by_ext[0]["id"])
+    lost = dataclasses.replace(stack.ctx, queue=InlineQueue())   # its push job is never run
+    assert apply_shop_order(lost, stack.shop_id, shop_order, "test") == "shipped"
+    with stack.ctx.db.session() as s:
+        s.execute(update(models.Shipment).values(updated_at=stack.ctx.clock() - timedelta(minutes=2)))
+    assert stack.shipment_rows()[ext].state == "pending"
+    stack.tick()
+    stack.wait_for(lambda: stack.shipment_rows()[ext].state == "success", what="the sweep pushed it")
+    assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 1
+
+
+def test_due_connections_are_polled_once_per_interval(stack):
+    from plugin.sync.dispatch import dispatch
+    stack.connect(poll_seconds=300)
+    with stack.ctx.db.session() as s:
+        s.execute(update(models.Connection).values(next_poll_at=stack.ctx.clock() - timedelta(seconds=1)))
+    held = dataclasses.replace(stack.ctx, queue=InlineQueue())
+    assert dispatch(held).connections == 1
+    assert dispatch(held).connections == 0         # next poll is 5 minutes away now
+    with stack.ctx.db.session() as s:
+        conn = s.get(models.Connection, stack.connection_id)
+        assert timedelta(seconds=299) < conn.next_poll_at - stack.ctx.clock() <= timedelta(seconds=300)
