@@ -25,12 +25,6 @@ def lease(settings: Settings) -> timedelta:
     return timedelta(seconds=CALL_SECONDS + settings.in_flight_seconds)
 
 
-def retry_floor(settings: Settings, error: Exception) -> float:
-    """The least delay before acting again after `error`: a timed-out request may still commit."""
-    from adapters.errors import TimedOut
-    return float(settings.in_flight_seconds) if isinstance(error, TimedOut) else 0.0
-
-
 class Adapters(Protocol):
     def marketplace(self, connection: Any) -> MarketplacePort: ...
 

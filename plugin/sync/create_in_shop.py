@@ -20,9 +20,9 @@ from adapters.errors import AdapterError
 from plugin.domain import IllegalTransition
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
-from plugin.sync.context import SyncContext, lease, retry_floor
+from plugin.sync.context import SyncContext, lease
 from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft
-from plugin.sync.retry import retry_delay
+from plugin.sync.retry import retry_delay, should_retry
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,8 @@ def _failed(ctx: SyncContext, binding_id: int, order_id: int, exc: AdapterError,
     now = ctx.clock()
     with ctx.db.session() as s:
         binding = s.get(models.Binding, binding_id)
-        if exc.retryable and attempts < MAX_ATTEMPTS:
-            delay = max(retry_delay(attempts, exc), retry_floor(ctx.settings, exc))
+        if should_retry(exc, attempts, MAX_ATTEMPTS):
+            delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
             binding.lease_until = None
             binding.next_attempt_at = now + timedelta(seconds=delay)
             timeline.record(s, order_id, "call", f"shop: create failed, retrying in {delay:.1f} s: {exc}",

@@ -13,13 +13,13 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, RateLimited
 from plugin.domain import NoTransporter, TransporterRules
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
-from plugin.sync.context import SyncContext, lease, retry_floor
+from plugin.sync.context import SyncContext, lease
 from plugin.sync.ports import ProcessResult, ShipmentRequest
-from plugin.sync.retry import retry_delay
+from plugin.sync.retry import retry_delay, should_retry
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,14 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
     try:
         result = marketplace.find_shipment_process(request) if may_exist else None
         found = result is not None
-        if result is None:
-            result = marketplace.ship(request)
     except AdapterError as exc:
         return _failed(ctx, shipment_id, exc, attempts)
+    if result is None:
+        try:
+            result = marketplace.ship(request)
+        except AdapterError as exc:
+            # a 429 is a definite "not processed": the next attempt need not look it up first
+            return _failed(ctx, shipment_id, exc, attempts, not_sent=isinstance(exc, RateLimited))
     with ctx.db.session() as s:
         moved = s.execute(
             update(models.Shipment)
@@ -145,12 +149,15 @@ def _transport(order: models.Order, settings: dict) -> tuple[str | None, str | N
     return rules.resolve(order.tracking_number, order.tracking_provider)
 
 
-def _failed(ctx: SyncContext, shipment_id: int, exc: AdapterError, attempts: int) -> str:
+def _failed(ctx: SyncContext, shipment_id: int, exc: AdapterError, attempts: int, *,
+            not_sent: bool = False) -> str:
     now = ctx.clock()
     with ctx.db.session() as s:
         shipment = s.get(models.Shipment, shipment_id)
-        if exc.retryable and attempts < MAX_ATTEMPTS:
-            delay = max(retry_delay(attempts, exc), retry_floor(ctx.settings, exc))
+        if should_retry(exc, attempts, MAX_ATTEMPTS):
+            delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
+            if not_sent and shipment.state == "sending" and not shipment.process_id:
+                shipment.state = "pending"
             shipment.lease_until = None
             shipment.next_attempt_at = now + timedelta(seconds=delay)
             shipment.last_error = str(exc)[:2000]

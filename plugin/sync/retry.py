@@ -1,18 +1,31 @@
-"""When to try again after a retryable failure."""
+"""When to try again after a failure, and how soon. One place for create_in_shop and
+push_shipment alike."""
 
 from __future__ import annotations
 
 import random
 
-from adapters.errors import AdapterError, RateLimited
+from adapters.errors import AdapterError, RateLimited, TimedOut
 
 MAX_DELAY = 300.0
 
 
-def retry_delay(attempts: int, error: AdapterError | None = None) -> float:
-    """Exponential backoff with jitter, at least the server's Retry-After, at most 5 minutes."""
+def should_retry(error: AdapterError, attempts: int, max_attempts: int) -> bool:
+    """Retryable errors are retried; a 429 never uses up attempts (being throttled is not failing,
+    and a long rate-limit spell must not turn orders into errors)."""
+    if not error.retryable:
+        return False
+    return isinstance(error, RateLimited) or attempts < max_attempts
+
+
+def retry_delay(attempts: int, error: AdapterError | None = None, *, in_flight_seconds: float = 0.0) -> float:
+    """Seconds to wait: the server's Retry-After (plus jitter, so throttled workers do not all come
+    back at once) after a 429; after a timeout, at least the in-flight horizon (the request may still
+    commit); otherwise exponential backoff with jitter, at most 5 minutes."""
+    if isinstance(error, RateLimited):
+        return error.retry_after + random.uniform(0, max(0.1, error.retry_after / 2))
     delay = min(MAX_DELAY, 0.5 * (2 ** max(0, attempts - 1)))
     delay = delay / 2 + random.uniform(0, delay / 2)
-    if isinstance(error, RateLimited):
-        delay = max(delay, error.retry_after)
+    if isinstance(error, TimedOut):
+        delay = max(delay, in_flight_seconds)
     return delay
