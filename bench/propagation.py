@@ -40,23 +40,28 @@ def run(orders: int, rate: float, latency_ms: int) -> None:
                        interval=0.5, what="orders created in the shop")
         by_ext = stack.shop_orders_by_external()
         shop_ids = {by_ext[e][0]["id"]: e for e in ids}
-        mark = max((d["seq"] for d in stack.deliveries()), default=0)
         interval = 1.0 / rate
+        completed_at: dict[int, float] = {}
         started = time.perf_counter()
         for i, shop_id in enumerate(shop_ids):
             due = started + i * interval
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
+            completed_at[shop_id] = time.time()
             stack.complete(shop_id, "PostNL", f"3SBENCH{i:010d}")
         stack.wait_for(lambda: sum(1 for s in stack.shipments() if s["status"] == "SUCCESS"
                                    and s["order_id"] in ids) >= len(ids),
                        timeout=300, interval=0.5, what="shipments confirmed")
         received = {s["order_id"]: s["received_at"] for s in stack.shipments() if s["order_id"] in ids}
+        # from the delivery that carried the completion: the first one sent after it was made (the
+        # shop builds the payload at send time and folds changes into a delivery still queued)
         sent: dict[int, float] = {}
-        for d in stack.deliveries():
-            if d["seq"] > mark and d.get("order_id") in shop_ids and d.get("topic") == "order.updated":
-                sent.setdefault(d["order_id"], d["sent_at"])
+        for d in sorted(stack.deliveries(), key=lambda d: d["seq"]):
+            order_id = d.get("order_id")
+            if (order_id in completed_at and d.get("topic") == "order.updated"
+                    and d["sent_at"] >= completed_at[order_id]):
+                sent.setdefault(order_id, d["sent_at"])
         latencies = sorted(received[shop_ids[o]] - t for o, t in sent.items() if shop_ids[o] in received)
 
     p50, p99 = pct(latencies, 50), pct(latencies, 99)

@@ -47,13 +47,23 @@ def poll_connection_task(connection_id: int):
         log.warning("poll of connection %s failed: %s", connection_id, exc)
 
 
+IMPORT_ATTEMPTS = 8
+
+
 @huey.task()
-def import_order_task(connection_id: int, external_id: str):
+def import_order_task(connection_id: int, external_id: str, attempt: int = 1):
     from plugin.sync.import_orders import import_order
+    from plugin.sync.retry import retry_delay, should_retry
     try:
         return import_order(_ctx(), connection_id, external_id)
-    except AdapterError as exc:   # the next poll lists the order again and queues it anew
-        log.warning("import of %s (connection %s) failed: %s", external_id, connection_id, exc)
+    except AdapterError as exc:
+        # Nothing is stored yet, so the queue is the only record: a throttled or failed detail
+        # call comes back after Retry-After / backoff instead of waiting for the next poll.
+        if should_retry(exc, attempt, IMPORT_ATTEMPTS):
+            import_order_task.schedule(args=(connection_id, external_id, attempt + 1),
+                                       delay=retry_delay(attempt, exc))
+        else:   # the next poll lists the order again and queues it anew
+            log.warning("import of %s (connection %s) failed: %s", external_id, connection_id, exc)
 
 
 @huey.task()
