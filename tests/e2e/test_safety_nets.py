@@ -80,10 +80,10 @@ def test_due_connections_are_polled_once_per_interval(stack):
 
 def test_throttled_imports_come_back_after_retry_after_not_at_the_next_poll(stack):
     stack.connect(poll_seconds=3600)
-    ids = stack.seed(4)
+    ids = stack.seed(8)   # more than the client's own 4 retries can absorb at 1 request/s
     # one request per second for the orders endpoints: most detail calls get 429 + Retry-After
     stack.bol.put("/_sandbox/settings", json={"rate_per_second": 1, "rate_burst": 1}).raise_for_status()
     stack.poll()
-    stack.wait_for(lambda: all(e in stack.shop_orders_by_external() for e in ids), timeout=30,
+    stack.wait_for(lambda: all(e in stack.shop_orders_by_external() for e in ids), timeout=45,
                    what="every order imported despite 429s")
     assert stack.bol.get("/_sandbox/stats").json()["rate_limited"] > 0
