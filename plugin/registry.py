@@ -54,10 +54,20 @@ class AdapterRegistry:
         return self._cached(key, lambda: build_shop(shop.platform, shop.url, self._box.open_json(shop.credentials),
                                                     settings))
 
+    def credentials_schema(self, marketplace: str):
+        return credentials_schema(marketplace)
+
     def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder:
         from adapters.woocommerce.mapping import wc_to_shop_order
         keys = tuple((shop.settings or {}).get("tracking_meta_keys", []))
         return wc_to_shop_order(payload, tracking_meta_keys=keys)
+
+
+def credentials_schema(marketplace: str):
+    if marketplace == "bol":
+        from adapters.bol.adapter import BolConfigSchema
+        return BolConfigSchema()
+    raise ValueError(f"unknown marketplace {marketplace!r}")
 
 
 def build_marketplace(name: str, credentials: dict, settings: dict) -> MarketplacePort:

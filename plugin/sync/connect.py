@@ -74,9 +74,8 @@ def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = 
     except ValidationError as exc:
         from plugin.schemas import first_error
         raise ConnectError(first_error(exc)) from exc
-    from adapters.bol.adapter import BolConfigSchema
     try:
-        credentials = BolConfigSchema().load(values["credentials"])
+        credentials = ctx.adapters.credentials_schema(values["marketplace"]).load(values["credentials"])
     except ValidationError as exc:
         from plugin.schemas import first_error
         raise ConnectError("credentials." + first_error(exc)) from exc

@@ -32,6 +32,9 @@ class Adapters(Protocol):
 
     def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder: ...
 
+    def credentials_schema(self, marketplace: str) -> Any:
+        """The marketplace adapter's own marshmallow schema for its credentials."""
+
 
 @dataclass
 class SyncContext:
