@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,22 @@ from adapters.errors import AdapterError, TimedOut, Transient, error_for_status
 
 USER_AGENT = "orderbridge (WooCommerce-Python-REST-API)"
 _QUERY = re.compile(r"\?[^\s'\")]*")
+
+
+class _RedactQueryCredentials(logging.Filter):
+    """urllib3 logs every request URL at DEBUG, and over http the `woocommerce` client signs with
+    OAuth 1.0a in the query string (`oauth_consumer_key=...`): scrub it from those records."""
+
+    PATTERN = re.compile(r"((?:oauth_)?consumer_(?:key|secret)=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "consumer_" in message:
+            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryCredentials())
 
 
 @dataclass(frozen=True)

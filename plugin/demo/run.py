@@ -69,6 +69,8 @@ def play(opts: DemoOptions) -> bool:
         os.environ.pop("REDIS_URL", None)
 
     say = _Printer()
+    # logs/ gets what the web app and the worker did (ORDERBRIDGE_DEMO_VERBOSE=1 for every job)
+    verbose = ("-v",) if os.environ.get("ORDERBRIDGE_DEMO_VERBOSE") else ()
     group = ProcessGroup(run_dir / "logs", env)
     try:
         say.line(f"orderbridge demo: {opts.orders} orders, grace {opts.grace:g} s, seed {opts.seed}")
@@ -76,8 +78,8 @@ def play(opts: DemoOptions) -> bool:
         upgrade(env["DATABASE_URL"])
         group.start("sandbox-bol", "sandbox", "bol", "--port", str(ports["bol"]))
         group.start("sandbox-woocommerce", "sandbox", "woocommerce", "--port", str(ports["woocommerce"]))
-        group.start("web", "serve", "--port", str(ports["web"]))
-        group.start("worker", "worker", "--workers", "16")
+        group.start("web", *verbose, "serve", "--port", str(ports["web"]))
+        group.start("worker", *verbose, "worker", "--workers", "16")
         group.wait_http("sandbox-bol", urls["bol"] + "/_sandbox/stats")
         group.wait_http("sandbox-woocommerce", urls["woocommerce"] + "/_sandbox/stats")
         group.wait_http("web", urls["web"] + "/healthz")
