@@ -34,3 +34,23 @@ def stop_server(server: BaseWSGIServer, thread: threading.Thread, timeout: float
     server.shutdown()
     server.server_close()
     thread.join(timeout)
+
+
+def run_until_stopped(app: Flask, host: str, port: int, banner: str, *, on_exit=None) -> None:
+    """Serve in the foreground until Ctrl-C or SIGTERM (how `orderbridge run` stops its children).
+    `banner` may use {url}; it is printed once the port is known."""
+    import signal
+    server = make_server(host, port, app, threaded=True)
+    print(banner.format(url=f"http://{host}:{server.server_port}"), flush=True)
+
+    def _stop(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if on_exit is not None:
+            on_exit()

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import signal
-import threading
+from sandbox.serving import run_until_stopped
 
 
 def run_forever(which: str, host: str, port: int, latency_ms: int = 0) -> None:
     if which == "bol":
-        from sandbox.bol.server import serve
+        from sandbox.bol import create_app
         from sandbox.bol.state import BolState
         state = BolState()
+        on_exit = None
     else:
-        from sandbox.woocommerce.server import serve
+        from sandbox.woocommerce import create_app
         from sandbox.woocommerce.state import WooState
         state = WooState(site_url=f"http://{host}:{port}") if port else WooState()
+        on_exit = state.close
     if latency_ms:
         state.faults.latency_ms = latency_ms
-    server, thread = serve(host, port, state)
-    print(f"sandbox {which} on http://{host}:{server.server_port}", flush=True)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    server.shutdown()
+    run_until_stopped(create_app(state), host, port, f"sandbox {which} on {{url}}", on_exit=on_exit)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from werkzeug.serving import make_server
-
 from sandbox.bol.app import create_app
 from sandbox.bol.state import BolState
+from sandbox.serving import run_until_stopped
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,15 +30,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.orders:
             state.add_random_orders(client_id, args.orders)
 
-    server = make_server(args.host, args.port, create_app(state), threaded=True)
-    print(f"bol sandbox on http://{args.host}:{server.server_port} (token URL /token, control /_sandbox/)",
-          flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_until_stopped(create_app(state), args.host, args.port,
+                      "bol sandbox on {url} (token URL /token, control /_sandbox/)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from werkzeug.serving import make_server
+from sandbox.serving import run_until_stopped
 
 from .app import create_app
 from .state import WooState
@@ -26,16 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     state = WooState(seed=args.seed, site_url=site_url)
     if args.key and args.secret:
         state.add_key(args.key, args.secret)
-    server = make_server(args.host, args.port, create_app(state), threaded=True)
-    print(f"WooCommerce sandbox on http://{args.host}:{server.server_port}/wp-json/wc/v3/ "
-          f"(controls under /_sandbox/)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        state.close()
+    run_until_stopped(create_app(state), args.host, args.port,
+                      "WooCommerce sandbox on {url}/wp-json/wc/v3/ (controls under /_sandbox/)", on_exit=state.close)
 
 
 if __name__ == "__main__":
