@@ -47,14 +47,3 @@ def load_key(secret_key: str | None, var_dir: Path, *, production: bool) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
-
-
-SECRET_WORDS = ("secret", "password", "token", "consumer_key", "authorization", "api_key")
-
-
-def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """Remove known secret values from a message before it is stored or logged."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return text

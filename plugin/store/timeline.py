@@ -1,4 +1,5 @@
-"""Writing to an order's timeline: one line per state change or external call."""
+"""Writing to an order's timeline: one line per state change or external call. Messages come
+from our own code and from adapter errors, which keep credentials out of their text."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ from sqlalchemy.orm import Session
 
 from plugin.store.clock import utcnow
 from plugin.store.models import TimelineEntry
-from plugin.store.secrets import redact
 
 
-def record(session: Session, order_id: int, kind: str, message: str, *, outcome: str = "ok",
-           secrets: tuple[str, ...] = (), at=None) -> None:
-    session.add(TimelineEntry(order_id=order_id, kind=kind, outcome=outcome,
-                              message=redact(message, secrets)[:2000], at=at or utcnow()))
+def record(session: Session, order_id: int, kind: str, message: str, *, outcome: str = "ok", at=None) -> None:
+    session.add(TimelineEntry(order_id=order_id, kind=kind, outcome=outcome, message=message[:2000],
+                              at=at or utcnow()))
