@@ -18,7 +18,6 @@ class Snapshot:
     seeded: int = 0
     created_in_shop: int = 0
     shop_duplicates: int = 0
-    shipment_requests: int = 0
     shipment_duplicates: int = 0
     shipped_ok: int = 0
     wrong_tracking: list[str] = field(default_factory=list)
@@ -59,7 +58,6 @@ def take(bol: httpx.Client, shop: httpx.Client, db, seeded_ids: set[str], plans:
         order_id = item["order_id"]
         if order_id not in seeded_ids:
             continue
-        snap.shipment_requests += 1
         per_order[order_id] += 1
         if item.get("status") == "SUCCESS":
             ok_at[order_id] = item["received_at"]

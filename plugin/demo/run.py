@@ -128,6 +128,9 @@ def play(opts: DemoOptions) -> bool:
                 say.line(f"  {problem}")
             say.line(f"  order statuses {dict(snap.statuses)}, shipments {dict(snap.shipments)}; "
                      f"logs in {run_dir / 'logs'}")
+            if merchant.errors:
+                say.line(f"  the simulated merchant could not reach the shop {len(merchant.errors)} times, "
+                         f"last: {merchant.errors[-1]}")
         if not opts.exit_after:
             _serve_until_interrupted(say, urls)
         return ok

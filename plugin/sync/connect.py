@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 
 from adapters.errors import AdapterError
-from plugin.schemas import ConnectionSchema, ShopSchema
+from plugin.schemas import ConnectionSchema, ShopSchema, first_error
 from plugin.store import models
 from plugin.sync.context import SyncContext
 from plugin.sync.dispatch import first_poll_at
@@ -25,7 +25,6 @@ def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True
     try:
         values = ShopSchema().load(data)
     except ValidationError as exc:
-        from plugin.schemas import first_error
         raise ConnectError(first_error(exc)) from exc
     url = values["url"].rstrip("/")
     creds = {"consumer_key": values["consumer_key"], "consumer_secret": values["consumer_secret"]}
@@ -72,12 +71,10 @@ def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = 
     try:
         values = ConnectionSchema().load(data)
     except ValidationError as exc:
-        from plugin.schemas import first_error
         raise ConnectError(first_error(exc)) from exc
     try:
         credentials = ctx.adapters.credentials_schema(values["marketplace"]).load(values["credentials"])
     except ValidationError as exc:
-        from plugin.schemas import first_error
         raise ConnectError("credentials." + first_error(exc)) from exc
     settings = {k: values[k] for k in ("api_url", "token_url") if values.get(k)}
     with ctx.db.session() as s:
