@@ -43,6 +43,13 @@ class Stack:
         response.raise_for_status()
         return response.json()["order_ids"]
 
+    def order_in_shop(self) -> tuple[str, int]:
+        """One new marketplace order, polled and created in the shop: (external id, shop order id)."""
+        [ext] = self.seed(1)
+        self.poll()
+        created = self.wait_for(lambda: self.shop_orders_by_external().get(ext), what="order created in the shop")
+        return ext, created[0]["id"]
+
     def poll(self) -> None:
         self.ctx.queue.poll_connection(self.connection_id)
 

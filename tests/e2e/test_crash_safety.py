@@ -114,11 +114,9 @@ def test_worker_died_between_shop_201_and_our_commit(stack):
 
 def test_shipment_accepted_but_the_answer_was_lost(stack):
     stack.connect()
-    [ext] = stack.seed(1)
-    stack.poll()
-    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    ext, shop_order_id = stack.order_in_shop()
     _set_faults(stack.bol, fail_after_commit_next=1)
-    stack.complete(by_ext[0]["id"], "PostNL", "3SLOST000001")
+    stack.complete(shop_order_id, "PostNL", "3SLOST000001")
     stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success",
                    timeout=30, what="shipment confirmed")
     received = [s for s in stack.shipments() if s["order_id"] == ext]
@@ -131,15 +129,13 @@ def test_worker_died_after_sending_the_shipment(stack):
     from plugin.sync.apply_shop_change import apply_shop_order
     from plugin.sync.ports import ShipmentRequest
     stack.connect()
-    [ext] = stack.seed(1)
-    stack.poll()
-    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    ext, shop_order_id = stack.order_in_shop()
     _pause_webhooks(stack)
-    stack.complete(by_ext[0]["id"], "PostNL", "3SKILL00001")
+    stack.complete(shop_order_id, "PostNL", "3SKILL00001")
     with stack.ctx.db.session() as s:
         shop = s.get(models.Shop, stack.shop_id)
         conn = s.get(models.Connection, stack.connection_id)
-    shop_order = stack.ctx.adapters.shop(shop).get_order(by_ext[0]["id"])
+    shop_order = stack.ctx.adapters.shop(shop).get_order(shop_order_id)
     assert apply_shop_order(_held(stack), stack.shop_id, shop_order, "test") == "shipped"
     sh = stack.shipment_rows()[ext]
     with stack.ctx.db.session() as s:
@@ -156,17 +152,15 @@ def test_worker_died_after_sending_the_shipment(stack):
 
 def test_webhook_redelivered_is_processed_once(stack):
     stack.connect()
-    [ext] = stack.seed(1)
-    stack.poll()
-    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    ext, shop_order_id = stack.order_in_shop()
     _set_faults(stack.woo, redeliver_rate=1.0)
-    stack.complete(by_ext[0]["id"], "PostNL", "3SREDELIVER1")
+    stack.complete(shop_order_id, "PostNL", "3SREDELIVER1")
     stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success", what="shipped")
     time.sleep(0.5)
     with stack.ctx.db.session() as s:
         deliveries = s.scalars(select(models.WebhookDelivery)).all()
     sent = [d for d in stack.woo.get("/_sandbox/deliveries", params={"kind": "delivery"}).json()
-            if d.get("order_id") == by_ext[0]["id"]]
+            if d.get("order_id") == shop_order_id]
     redelivered = [d for d in sent if d.get("redelivery")]
     assert redelivered                                             # the shop did send repeats
     # every repeat was acknowledged without being stored again

@@ -28,11 +28,9 @@ def _set_webhook_status(stack, status: str):
 
 def test_shop_poll_applies_changes_whose_webhooks_never_came_and_reenables_webhooks(stack):
     stack.connect()
-    [ext] = stack.seed(1)
-    stack.poll()
-    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    ext, shop_order_id = stack.order_in_shop()
     _set_webhook_status(stack, "disabled")         # as WooCommerce does after failed deliveries
-    stack.complete(by_ext[0]["id"], "PostNL", "3SPOLL0000001")
+    stack.complete(shop_order_id, "PostNL", "3SPOLL0000001")
     assert stack.order_rows()[ext].status == "not_shipped"   # no webhook: nothing known yet
     counts = poll_shop(stack.ctx, stack.shop_id)
     assert counts.get("shipped") == 1
@@ -47,14 +45,12 @@ def test_lost_jobs_are_found_by_the_sweep(stack):
     """A shipment row whose job vanished (queue flushed, process killed before enqueueing) is
     pushed by the next heartbeat."""
     stack.connect()
-    [ext] = stack.seed(1)
-    stack.poll()
-    by_ext = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="created")
+    ext, shop_order_id = stack.order_in_shop()
     _set_webhook_status(stack, "paused")
-    stack.complete(by_ext[0]["id"], "PostNL", "3SSWEEP000001")
+    stack.complete(shop_order_id, "PostNL", "3SSWEEP000001")
     with stack.ctx.db.session() as s:
         shop = s.get(models.Shop, stack.shop_id)
-    shop_order = stack.ctx.adapters.shop(shop).get_order(by_ext[0]["id"])
+    shop_order = stack.ctx.adapters.shop(shop).get_order(shop_order_id)
     lost = dataclasses.replace(stack.ctx, queue=InlineQueue())   # its push job is never run
     assert apply_shop_order(lost, stack.shop_id, shop_order, "test") == "shipped"
     with stack.ctx.db.session() as s:
