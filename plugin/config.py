@@ -14,6 +14,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _flag(name: str, *, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -29,6 +36,19 @@ class Settings:
     grace_seconds: int
     outbox_retry_seconds: int
     in_flight_seconds: int
+    # Store URLs (and every outgoing call to a shop) may point at loopback, private or
+    # link-local addresses only in dev/sandbox mode: in production that would be an SSRF hole.
+    allow_private_urls: bool
+    # A disconnected shop's data is kept this long, then purged.
+    retention_days: int
+    # The fee per billable seller account per calendar month (Channable's rule), as text.
+    price_per_account: str
+    currency: str
+    # Admin sign-in sessions (signed cookies) last this long.
+    session_hours: int
+    # Sandbox defaults for a new bol.com connection's API (dev mode only; `make run` sets them).
+    bol_api_url: str | None
+    bol_token_url: str | None
 
     @property
     def production(self) -> bool:
@@ -53,6 +73,16 @@ class Settings:
             # How long a request that got no answer may still run on the other side (PHP's
             # max_execution_time on shops is 30-120 s). Nothing is looked up or sent again sooner.
             in_flight_seconds=int(_env("ORDERBRIDGE_IN_FLIGHT_SECONDS", "120")),
+        )
+        env = values["env"]
+        values.update(
+            allow_private_urls=_flag("ORDERBRIDGE_ALLOW_PRIVATE_URLS", default=env != "production"),
+            retention_days=int(_env("ORDERBRIDGE_RETENTION_DAYS", "90")),
+            price_per_account=_env("ORDERBRIDGE_PRICE_PER_ACCOUNT", "29.00"),
+            currency=_env("ORDERBRIDGE_CURRENCY", "EUR"),
+            session_hours=int(_env("ORDERBRIDGE_SESSION_HOURS", "12")),
+            bol_api_url=_env("ORDERBRIDGE_BOL_API_URL"),
+            bol_token_url=_env("ORDERBRIDGE_BOL_TOKEN_URL"),
         )
         values.update(overrides)
         return cls(**values)

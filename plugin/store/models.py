@@ -58,6 +58,14 @@ class Shop(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # status "disconnected": the keys stopped working (401) or the merchant disconnected; jobs
+    # stop, data is kept until disconnected_at + retention, a re-install makes it active again.
+    disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disconnect_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The WooCommerce API key id of `credentials`, and older ids a sign-in replaced: WooCommerce
+    # has no API to revoke keys, so the settings page asks the merchant to revoke these.
+    key_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    superseded_key_ids: Mapped[list] = mapped_column(JSON, default=list)
     __table_args__ = (UniqueConstraint("platform", "url", name="uq_shop_platform_url"),)
 
 
@@ -75,6 +83,9 @@ class Connection(Base):
     next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Who the seller account is on the marketplace (a hash of its public id, e.g. bol client id):
+    # billing counts seller accounts, not connections or countries.
+    account_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     shop: Mapped[Shop] = relationship()
     __table_args__ = (Index("ix_connections_due", "enabled", "next_poll_at"),)
 
@@ -95,6 +106,9 @@ class Order(Base):
     tracking_provider: Mapped[str | None] = mapped_column(String(200), nullable=True)
     shop_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     address: Mapped[dict] = mapped_column(JSON, default=dict)   # shipping + billing as received
+    # "Handle manually": the merchant took the order out of orderbridge's hands, with a reason.
+    manual_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    manual_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)     # optimistic concurrency
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -204,3 +218,35 @@ class PollCursor(Base):
     cursor_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuthGrant(Base):
+    """One install or sign-in attempt through WooCommerce's app authorization (wc-auth). The
+    signed token we hand the shop as `user_id` carries `nonce`; the shop's callback POST moves
+    the grant pending -> approved (keys verified, shop stored); the browser's return moves it
+    approved -> used and signs that browser in. Each grant signs in once."""
+    __tablename__ = "auth_grants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))        # install | signin
+    store_url: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(20), default="pending")   # pending | approved | used
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class BillingUsage(Base):
+    """A seller account was in use (polled successfully) in a calendar month: one fee per seller
+    account per month, whatever the number of connections or countries behind it."""
+    __tablename__ = "billing_usage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    marketplace: Mapped[str] = mapped_column(String(40))
+    account_ref: Mapped[str] = mapped_column(String(64))
+    account_name: Mapped[str] = mapped_column(String(200), default="")
+    month: Mapped[str] = mapped_column(String(7))            # YYYY-MM (UTC)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    __table_args__ = (UniqueConstraint("shop_id", "marketplace", "account_ref", "month", name="uq_billing_usage"),)
