@@ -2,7 +2,8 @@
 
 Per request, in this order (as a proxy + WordPress would):
   1. webhook event buffer opened (flushed to the delivery queue when the request ends);
-  2. REST only: injected faults (429 / 5xx / slow), then authentication;
+  2. REST only: injected faults (429 / 5xx / slow), then authentication (the wc-auth pages and
+     /wp-login.php are browser pages: no faults, no API keys);
   3. the route; WP_Error-style JSON for any ApiError, `rest_no_route` for unknown /wp-json paths.
 """
 
@@ -13,7 +14,7 @@ import time
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import routes_control, routes_orders, routes_products, routes_tracking, routes_webhooks
+from . import routes_auth, routes_control, routes_orders, routes_products, routes_tracking, routes_webhooks
 from .api import REST_PREFIX, get_state
 from .auth import authenticate
 from .state import WooState
@@ -26,7 +27,7 @@ _SERVICE_UNAVAILABLE = (b"<html><head><title>503 Service Unavailable</title></he
 def create_app(state: WooState | None = None) -> Flask:
     app = Flask("sandbox.woocommerce")
     app.extensions["woo_state"] = state or WooState()
-    for module in (routes_orders, routes_products, routes_webhooks, routes_tracking, routes_control):
+    for module in (routes_orders, routes_products, routes_webhooks, routes_tracking, routes_control, routes_auth):
         app.register_blueprint(module.bp)
 
     @app.before_request

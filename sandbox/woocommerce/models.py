@@ -22,6 +22,15 @@ class ApiKey:
     consumer_secret: str
     permissions: str = "read_write"           # read | write | read_write
     nonces: dict[int, str] = field(default_factory=dict)   # OAuth 1.0a replay protection
+    # What wp-admin's key list shows (woocommerce_api_keys columns); wc-auth fills them in.
+    description: str = ""
+    user_id: int = 0                          # the WordPress user the key acts as
+    created: datetime | None = None
+
+    @property
+    def truncated_key(self) -> str:
+        """The only part of the consumer key WooCommerce keeps readable (it stores a hash)."""
+        return self.consumer_key[-7:]
 
     def can(self, method: str) -> bool:
         if method in ("GET", "HEAD"):

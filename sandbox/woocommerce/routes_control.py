@@ -9,7 +9,7 @@ from .api import get_state
 from .models import ORDER_STATUSES
 from .orders import order_to_json, save, set_status
 from .tracking import add_tracking_item
-from .wpjson import json_response
+from .wpjson import json_response, wc_date
 
 bp = Blueprint("woo_control", __name__, url_prefix="/_sandbox")
 
@@ -35,6 +35,27 @@ def add_key():
         return _error(400, str(exc))
     return json_response({"key_id": key.key_id, "consumer_key": key.consumer_key,
                           "permissions": key.permissions}, 201)
+
+
+@bp.get("/keys")
+def list_keys():
+    """WooCommerce > Settings > Advanced > REST API: what wp-admin lists, never the secrets
+    (WooCommerce keeps only a hash of the consumer key and shows its last 7 characters)."""
+    state = get_state()
+    with state.lock:
+        keys = sorted(state.keys.values(), key=lambda k: k.key_id)
+        return json_response([{"key_id": k.key_id, "description": k.description, "permissions": k.permissions,
+                               "truncated_key": k.truncated_key, "user_id": k.user_id,
+                               "created": wc_date(k.created)} for k in keys])
+
+
+@bp.delete("/keys/<int:key_id>")
+def revoke_key(key_id: int):
+    """wp-admin's "Revoke": the REST API treats the key as unknown from now on (401)."""
+    key = get_state().remove_key(key_id)
+    if key is None:
+        return _error(404, f"no key {key_id}")
+    return json_response({"key_id": key.key_id, "revoked": True})
 
 
 @bp.get("/orders")

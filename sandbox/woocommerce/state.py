@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +29,8 @@ class WooState:
                  delivery_timeout: float = 5.0, ping_timeout: float = 5.0,
                  max_delivery_failures: int = 5, unique_delivery_ids: bool = False,
                  enforce_safe_urls: bool = False, accept_basic_over_http: bool = True,
+                 require_https_callback: bool = False, auth_callback_timeout: float = 10.0,
+                 admin_user: str = "admin", admin_password: str = "admin",
                  wc_version: str = "8.9.3", wp_version: str = "6.5.5"):
         self.lock = threading.RLock()
         self.rng = random.Random(seed)
@@ -51,6 +54,19 @@ class WooState:
         # plain http it requires OAuth 1.0a. The sandbox speaks http, so it accepts both unless
         # told to be strict.
         self.accept_basic_over_http = accept_basic_over_http
+        # wc-auth (app authorization, routes_auth.py). WooCommerce refuses a callback_url that
+        # is not https ("The callback_url needs to be over SSL"); the sandbox speaks http, so it
+        # allows http callbacks unless told to be strict. The key POST to the callback waits up
+        # to 60 s in WooCommerce; short here so a dead receiver never hangs a test.
+        self.require_https_callback = require_https_callback
+        self.auth_callback_timeout = auth_callback_timeout
+        # The one WordPress user (ID 1, an administrator) who can log in and approve apps.
+        self.admin_user = admin_user
+        self.admin_password = admin_password
+        self.sessions: dict[str, str] = {}    # login session token -> user login (WP_Session_Tokens)
+        # The site's AUTH/NONCE salts (wp-config.php): signs login cookies and nonces. Not from
+        # self.rng, so adding a login never shifts the seeded ids and keys tests rely on.
+        self.auth_salt = secrets.token_hex(32)
         self.wc_version = wc_version
         self.wp_version = wp_version
 
@@ -117,13 +133,23 @@ class WooState:
             return self.rng.random() < rate
 
     # ------------------------------------------------------------------ API keys
-    def add_key(self, consumer_key: str, consumer_secret: str, permissions: str = "read_write") -> ApiKey:
+    def add_key(self, consumer_key: str, consumer_secret: str, permissions: str = "read_write", *,
+                description: str = "", user_id: int = 1) -> ApiKey:
         if permissions not in ("read", "write", "read_write"):
             raise ValueError(f"bad permissions: {permissions}")
         with self.lock:
-            key = ApiKey(next(self._key_ids), consumer_key, consumer_secret, permissions)
+            key = ApiKey(next(self._key_ids), consumer_key, consumer_secret, permissions,
+                         description=description, user_id=user_id, created=self.now())
             self.keys[consumer_key] = key
             return key
+
+    def remove_key(self, key_id: int) -> ApiKey | None:
+        """Revoke, as wp-admin's REST API key list does: later requests with it are anonymous."""
+        with self.lock:
+            for consumer_key, key in list(self.keys.items()):
+                if key.key_id == key_id:
+                    return self.keys.pop(consumer_key)
+            return None
 
     # ------------------------------------------------------------------ webhook events
     def begin_request(self) -> None:
