@@ -5,6 +5,7 @@ without knowing which marketplace or shop it talks to.
      ├── AuthError            401/403: credentials wrong or revoked; a person must act
      ├── NotFound             404: the thing does not exist (yet)
      ├── Rejected(reason)     400/409/422: the other side refuses this input; retrying won't help
+     ├── UnsafeURL            (adapters.netguard) a shop URL we refuse to call: SSRF guard, bad shape
      └── RetryableError       worth trying again later
           ├── RateLimited(retry_after)   429, with the server's Retry-After in seconds
           └── Transient                  5xx, connection errors: outcome may be unknown

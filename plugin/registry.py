@@ -49,13 +49,40 @@ class AdapterRegistry:
 
     def shop(self, shop: Any) -> ShopPort:
         settings = dict(shop.settings or {})
-        key = ("shop", shop.id, self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", [])),
-                                                  settings.get("http_timeout_seconds")))
+        allow_private = bool(self._settings.allow_private_urls)   # SSRF guard off only in dev/sandbox
+        key = ("shop", shop.id, allow_private,
+               self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", [])),
+                                 settings.get("http_timeout_seconds")))
         return self._cached(key, lambda: build_shop(shop.platform, shop.url, self._box.open_json(shop.credentials),
-                                                    settings))
+                                                    settings, allow_private_hosts=allow_private))
 
     def credentials_schema(self, marketplace: str):
         return credentials_schema(marketplace)
+
+    def marketplaces(self) -> tuple[str, ...]:
+        return MARKETPLACES
+
+    def transporter_codes(self, marketplace: str) -> frozenset[str]:
+        """The transporter codes the marketplace accepts (for the settings page's choices)."""
+        if marketplace == "bol":
+            from adapters.bol.adapter import TRANSPORTER_CODES
+            return TRANSPORTER_CODES
+        raise ValueError(f"unknown marketplace {marketplace!r}")
+
+    def check_shop_url(self, url: str) -> None:
+        """The SSRF guard every shop URL passes before we store it or call it."""
+        from adapters.netguard import check_url
+        check_url(url, allow_private=bool(self._settings.allow_private_urls))
+
+    def authorize_url(self, store_url: str, **params: str) -> str:
+        """Where the merchant approves orderbridge in their shop (WooCommerce wc-auth)."""
+        from adapters.woocommerce.install import authorize_url
+        return authorize_url(store_url, **params)
+
+    def install_callback_schema(self):
+        """The marshmallow schema of the keys the shop POSTs to our install callback."""
+        from adapters.woocommerce.install import AuthCallbackSchema
+        return AuthCallbackSchema()
 
     def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder:
         from adapters.woocommerce.mapping import wc_to_shop_order
@@ -78,10 +105,14 @@ def build_marketplace(name: str, credentials: dict, settings: dict) -> Marketpla
     raise ValueError(f"unknown marketplace {name!r}")
 
 
-def build_shop(platform: str, url: str, credentials: dict, settings: dict) -> ShopPort:
+def build_shop(platform: str, url: str, credentials: dict, settings: dict, *,
+               allow_private_hosts: bool = False) -> ShopPort:
+    """`allow_private_hosts` (Settings.allow_private_urls: dev/sandbox only) lets the shop URL
+    resolve to loopback/private addresses; otherwise every call to the shop refuses them."""
     if platform == "woocommerce":
         from adapters.woocommerce.adapter import WooCommerceShop
         return WooCommerceShop(url, credentials["consumer_key"], credentials["consumer_secret"],
                                tracking_meta_keys=tuple(settings.get("tracking_meta_keys", [])),
-                               timeout=float(settings.get("http_timeout_seconds", 15.0)))
+                               timeout=float(settings.get("http_timeout_seconds", 15.0)),
+                               allow_private_hosts=allow_private_hosts)
     raise ValueError(f"unknown shop platform {platform!r}")

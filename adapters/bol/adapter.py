@@ -30,11 +30,22 @@ class BolConfigSchema(Schema):
     class Meta:
         unknown = EXCLUDE      # the stored connection config may carry other keys
 
-    client_id = fields.String(required=True, validate=validate.Length(min=1))
-    client_secret = fields.String(required=True, load_only=True, validate=validate.Length(min=1))
+    client_id = fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={
+        "label": "Client ID", "help": "bol.com seller dashboard > Settings > API settings > Retailer API credentials"})
+    client_secret = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=200),
+                                  metadata={"label": "Client secret"})
 
 
 config_schema = BolConfigSchema()
+
+# The transporter codes bol.com accepts in a shipment's transport (its documented list; the API
+# only checks a code when it processes the shipment, so a wrong one is a FAILURE later).
+TRANSPORTER_CODES = frozenset({
+    "TNT", "TNT-EXTRA", "TNT_BRIEF", "TNT-EXPRESS", "DYL", "DPD-NL", "DPD-BE", "BPOST_BE", "BPOST_BRIEF",
+    "DHLFORYOU", "GLS", "FEDEX_NL", "FEDEX_BE", "OTHER", "DHL", "DHL_DE", "DHL-GLOBAL-MAIL", "UPS", "KIALA-BE",
+    "KIALA-NL", "TSN", "TRANSMISSION", "PARCEL-NL", "LOGOIX", "PACKS", "COURIER", "RJP", "PACKS_SAMEDAY",
+    "DHL_SD", "BUDBEE", "TRUNKRS", "DPD-TR",
+})
 
 
 class BolMarketplace:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
-from adapters.errors import AdapterError, Transient
+from adapters.errors import AdapterError, NotFound, Transient
 from adapters.http import with_retries
 from plugin.sync.ports import ShopOrder, ShopOrderDraft
 
@@ -33,15 +33,19 @@ class WooCommerceShop:
 
     def __init__(self, url: str, consumer_key: str, consumer_secret: str, *,
                  tracking_meta_keys: Iterable[str] = (), timeout: float = 10, verify_ssl: bool = True,
-                 read_attempts: int = 3, query_string_auth: bool = False, client: WooClient | None = None):
+                 read_attempts: int = 3, query_string_auth: bool = False, client: WooClient | None = None,
+                 allow_private_hosts: bool = False):
         """`query_string_auth` sends the keys as query params over https, for hosts whose server
-        drops the Authorization header; over http the client always signs with OAuth 1.0a."""
+        drops the Authorization header; over http the client always signs with OAuth 1.0a.
+        `allow_private_hosts` lets the shop URL point at loopback/private addresses (dev and
+        sandboxes only); otherwise every call refuses them with UnsafeURL (adapters.netguard)."""
         self.url = url.rstrip("/")
         self.tracking_meta_keys = tuple(tracking_meta_keys)
         self.read_attempts = max(1, read_attempts)
         self._client = client or WooClient(self.url, consumer_key, consumer_secret,
                                            timeout=timeout, verify_ssl=verify_ssl,
-                                           query_string_auth=query_string_auth)
+                                           query_string_auth=query_string_auth,
+                                           allow_private_hosts=allow_private_hosts)
 
     def __repr__(self) -> str:
         return f"WooCommerceShop(url={self.url!r})"
@@ -87,9 +91,7 @@ class WooCommerceShop:
 
         Note: WooCommerce does not reset a webhook's failure count when it is re-activated, so a
         re-activated webhook is disabled again by its next failure until one delivery succeeds."""
-        target = delivery_url.rstrip("/")
-        existing = [w for w in self._pages("webhooks", {"status": "all", "orderby": "id", "order": "asc"})
-                    if str(w.get("delivery_url", "")).rstrip("/") == target]
+        existing = self._webhooks_to(delivery_url)
         ids: list[int] = []
         for topic in topics:
             same = sorted((w for w in existing if w.get("topic") == topic), key=lambda w: w["id"])
@@ -106,6 +108,24 @@ class WooCommerceShop:
                 ids.append(self._id(created, "POST webhooks"))
         return ids
 
+    def webhooks_for(self, delivery_url: str) -> list[dict]:
+        """{id, topic, status} of every webhook (any status) delivering to `delivery_url`, by id:
+        read back after ensure_webhooks to confirm what the shop really has."""
+        return [{"id": w.get("id"), "topic": w.get("topic"), "status": w.get("status")}
+                for w in sorted(self._webhooks_to(delivery_url), key=lambda w: w.get("id") or 0)]
+
+    def remove_webhooks(self, delivery_url: str) -> int:
+        """Delete every webhook delivering to `delivery_url` (force=true: webhooks cannot be
+        trashed). Returns how many were deleted; one already gone (404) is not counted."""
+        removed = 0
+        for webhook in self._webhooks_to(delivery_url):
+            try:
+                self._client.delete(f"webhooks/{int(webhook['id'])}", {"force": True})
+            except NotFound:
+                continue
+            removed += 1
+        return removed
+
     def check(self) -> None:
         """Cheap authenticated read; AuthError on bad or revoked keys."""
         self._read(lambda: self._client.get("orders", {"per_page": 1, "_fields": "id"}))
@@ -113,6 +133,12 @@ class WooCommerceShop:
     # ------------------------------------------------------------------ plumbing
     def _read(self, call: Callable[[], WooResponse]) -> WooResponse:
         return with_retries(call, attempts=self.read_attempts)
+
+    def _webhooks_to(self, delivery_url: str) -> list[dict]:
+        """All webhooks, any status, whose delivery URL is `delivery_url` (trailing "/" ignored)."""
+        target = delivery_url.rstrip("/")
+        return [w for w in self._pages("webhooks", {"status": "all", "orderby": "id", "order": "asc"})
+                if str(w.get("delivery_url", "")).rstrip("/") == target]
 
     def _pages(self, endpoint: str, params: dict) -> Iterator[dict]:
         page = 1

@@ -7,6 +7,9 @@
   failures become Transient (the request may still have reached the shop).
 - Redirects are not followed: requests would turn a redirected POST into a GET and we would read
   an order list as "created". A 3xx is an AdapterError telling a person to fix the shop URL.
+- Every request first passes adapters.netguard.check_url (SSRF guard): unless
+  `allow_private_hosts` (dev/sandbox only), a shop URL whose host is or resolves to a loopback,
+  private, link-local or otherwise non-public address raises UnsafeURL and nothing is sent.
 - Secrets never reach messages or reprs: requests puts the full URL (query string included,
   which carries the secret or the OAuth signature) into its exception texts, so those are scrubbed.
 """
@@ -22,6 +25,7 @@ import requests
 from woocommerce import API
 
 from adapters.errors import AdapterError, TimedOut, Transient, error_for_status
+from adapters.netguard import check_url
 
 USER_AGENT = "orderbridge (WooCommerce-Python-REST-API)"
 _QUERY = re.compile(r"\?[^\s'\")]*")
@@ -55,8 +59,9 @@ class WooResponse:
 
 class WooClient:
     def __init__(self, url: str, consumer_key: str, consumer_secret: str, *, timeout: float = 10.0,
-                 verify_ssl: bool = True, query_string_auth: bool = False):
+                 verify_ssl: bool = True, query_string_auth: bool = False, allow_private_hosts: bool = False):
         self.url = url.rstrip("/")
+        self.allow_private_hosts = allow_private_hosts
         self._secrets = tuple(s for s in (consumer_key, consumer_secret) if s)
         self._api = API(url=self.url, consumer_key=consumer_key, consumer_secret=consumer_secret,
                         version="wc/v3", timeout=timeout, verify_ssl=verify_ssl,
@@ -80,6 +85,8 @@ class WooClient:
     def request(self, method: str, endpoint: str, *, params: dict | None = None,
                 data: dict | None = None) -> WooResponse:
         what = f"WooCommerce {method} {endpoint}"
+        # The same SSRF check before every call (DNS may change between calls; verdicts are cached briefly).
+        check_url(self.url, allow_private=self.allow_private_hosts)
         # The OAuth signer renders booleans as "1"/"" while the URL says "True": send strings.
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         call = {"GET": self._api.get, "DELETE": self._api.delete}.get(method)

@@ -35,6 +35,11 @@ class Adapters(Protocol):
     def credentials_schema(self, marketplace: str) -> Any:
         """The marketplace adapter's own marshmallow schema for its credentials."""
 
+    def check_shop_url(self, url: str) -> None:
+        """Raises an AdapterError when the URL may not be called (SSRF guard)."""
+
+    def authorize_url(self, store_url: str, **params: str) -> str: ...
+
 
 @dataclass
 class SyncContext:

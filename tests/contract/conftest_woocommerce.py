@@ -67,7 +67,8 @@ def woo_sandbox():
 
 @pytest.fixture
 def woo_shop(woo_sandbox) -> WooCommerceShop:
-    return WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, read_attempts=1)
+    return WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, read_attempts=1,
+                           allow_private_hosts=True)
 
 
 @dataclass

@@ -93,7 +93,7 @@ def test_lost_answer_is_transient_and_the_order_is_found_by_ref(woo_sandbox, woo
 def test_find_by_ref_also_sees_a_trashed_order(woo_sandbox, woo_shop):
     started = woo_sandbox.clock()
     created = woo_shop.create_order(draft("ob-trashed"))
-    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2)
+    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, allow_private_hosts=True)
     client.delete(f"orders/{created.id}")
     found = woo_shop.find_order_by_ref("ob-trashed", created_after=started)
     assert found is not None and found.id == created.id and found.status == "trash"
@@ -123,7 +123,7 @@ def test_orders_modified_after_pages_through_every_change(woo_sandbox, woo_shop)
 
 def test_tracking_after_the_merchant_completes_the_order(woo_sandbox):
     shop = WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, read_attempts=1,
-                           tracking_meta_keys=("_tracking_number",))
+                           tracking_meta_keys=("_tracking_number",), allow_private_hosts=True)
     order = shop.create_order(draft("ob-tt"))
     assert order.tracking == ()
 
@@ -135,7 +135,7 @@ def test_tracking_after_the_merchant_completes_the_order(woo_sandbox):
 
     woo_sandbox.control("POST", f"orders/{order.id}/tracking",
                         {"tracking_provider": "Budbee", "tracking_number": "BB123"})
-    WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET).put(
+    WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, allow_private_hosts=True).put(
         f"orders/{order.id}", {"meta_data": [{"key": "_tracking_number", "value": "JVGL0001"}]})
     assert shop.get_order(order.id).tracking == (
         Tracking("postnl", "3SABCD1234567"), Tracking("Budbee", "BB123"), Tracking("", "JVGL0001"))
@@ -156,7 +156,8 @@ def test_shipment_tracking_rest_endpoint(woo_sandbox, woo_shop):
 # ---------------------------------------------------------------------------- errors
 def test_bad_credentials_are_auth_errors(woo_sandbox):
     for key, secret in ((CONSUMER_KEY, "cs_wrong"), ("ck_unknown", CONSUMER_SECRET)):
-        shop = WooCommerceShop(woo_sandbox.url, key, secret, timeout=2, read_attempts=1)
+        shop = WooCommerceShop(woo_sandbox.url, key, secret, timeout=2, read_attempts=1,
+                               allow_private_hosts=True)
         with pytest.raises(AuthError) as caught:
             shop.check()
         assert caught.value.status == 401
@@ -167,7 +168,8 @@ def test_unreachable_shop_is_transient_and_the_message_has_no_secrets():
     with socket.socket() as probe:                     # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    shop = WooCommerceShop(f"http://127.0.0.1:{port}", CONSUMER_KEY, CONSUMER_SECRET, timeout=1, read_attempts=1)
+    shop = WooCommerceShop(f"http://127.0.0.1:{port}", CONSUMER_KEY, CONSUMER_SECRET, timeout=1, read_attempts=1,
+                           allow_private_hosts=True)
     with pytest.raises(Transient) as caught:
         shop.check()
     text = f"{caught.value} {caught.value!r} {shop!r}"
@@ -202,14 +204,16 @@ def test_server_errors_are_transient(woo_sandbox, woo_shop):
 
 
 def test_reads_are_retried_through_a_passing_fault(woo_sandbox):
-    shop = WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, read_attempts=3)
+    shop = WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, read_attempts=3,
+                           allow_private_hosts=True)
     woo_sandbox.faults(rate_limit=2, retry_after=0)
     shop.check()
     assert woo_sandbox.state.stats["fault_rate_limited"] == 2
 
 
 def test_timeout_is_transient(woo_sandbox):
-    shop = WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=0.3, read_attempts=1)
+    shop = WooCommerceShop(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=0.3, read_attempts=1,
+                           allow_private_hosts=True)
     woo_sandbox.faults(timeout_rate=1.0, timeout_sleep=1.0)
     started = time.monotonic()
     with pytest.raises(Transient, match="timed out"):
@@ -224,7 +228,7 @@ def test_ensure_webhooks_creates_is_idempotent_and_reenables(woo_sandbox, woo_sh
     assert woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS) == ids
     assert len(woo_sandbox.state.webhooks) == 2
 
-    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET)
+    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, allow_private_hosts=True)
     client.put(f"webhooks/{ids[0]}", {"status": "disabled"})
     assert woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS) == ids
     assert client.get(f"webhooks/{ids[0]}").data["status"] == "active"
@@ -258,7 +262,7 @@ def test_ping_then_signed_order_updated_delivery(woo_sandbox, woo_shop, receiver
     assert verify_signature(delivery.body, WEBHOOK_SECRET, delivery.headers["X-Wc-Webhook-Signature"])
     assert not verify_signature(delivery.body, "wrong-secret", delivery.headers["X-Wc-Webhook-Signature"])
     assert b"\\/" in delivery.body                      # PHP-encoded bytes, signed as sent
-    rest_view = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET).get(f"orders/{order.id}").data
+    rest_view = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, allow_private_hosts=True).get(f"orders/{order.id}").data
     assert json.loads(delivery.body) == rest_view
 
     assert woo_sandbox.state.wait_for_deliveries()
@@ -354,7 +358,7 @@ def test_oauth_nonce_cannot_be_replayed(woo_sandbox):
 
 def test_meta_data_update_merges_by_id_then_by_key(woo_sandbox, woo_shop):
     order = woo_shop.create_order(draft("ob-meta"))
-    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET)
+    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, allow_private_hosts=True)
     meta = client.get(f"orders/{order.id}").data["meta_data"]
     ref_id = next(m["id"] for m in meta if m["key"] == "_orderbridge_ref")
     updated = client.put(f"orders/{order.id}", {"meta_data": [
