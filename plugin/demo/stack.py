@@ -82,6 +82,36 @@ class Stack:
         self.woo.post(f"/_sandbox/orders/{shop_order_id}/tracking",
                       json={"tracking_provider": provider, "tracking_number": number}).raise_for_status()
 
+    def pause_webhooks(self) -> None:
+        """Pause every webhook in the shop: only our own calls and polls tell us anything."""
+        auth = (self.woo_state_keys[0], self.woo_state_keys[1])
+        for hook in self.woo.get("/wp-json/wc/v3/webhooks", auth=auth).json():
+            self.woo.put(f"/wp-json/wc/v3/webhooks/{hook['id']}", json={"status": "paused"},
+                         auth=auth).raise_for_status()
+
+    def shop_webhooks(self) -> list[dict]:
+        """Every webhook the sandbox shop has (with what the REST API hides)."""
+        return self.woo.get("/_sandbox/webhooks").json()
+
+    def revoke_shop_key(self, consumer_key: str | None = None) -> None:
+        """The merchant revokes our API key in wp-admin: from now on the shop answers 401."""
+        with self.woo_state.lock:
+            self.woo_state.keys.pop(consumer_key or self.woo_state_keys[0])
+
+    def new_shop_key(self, consumer_key: str, consumer_secret: str) -> None:
+        self.woo.post("/_sandbox/keys", json={"consumer_key": consumer_key,
+                                              "consumer_secret": consumer_secret}).raise_for_status()
+        self.woo_state_keys = (consumer_key, consumer_secret)
+
+    def timeline(self, order_id: int) -> list[str]:
+        from sqlalchemy import select
+
+        from plugin.store import models
+        with self.ctx.db.session() as s:
+            return list(s.scalars(select(models.TimelineEntry.message)
+                                  .where(models.TimelineEntry.order_id == order_id)
+                                  .order_by(models.TimelineEntry.id)))
+
     def order_rows(self):
         from sqlalchemy import select
 

@@ -6,6 +6,11 @@
          └──► error ◄─── (creation failed, or the push was refused) ◄────────┘
     error ──resend──► the status it came from (recorded in `error_from`)
 
+    not_shipped | waiting | shipped | error ──handle manually (a reason)──► manual
+
+`manual` ("handled manually") is the merchant taking the order out of orderbridge's hands: final,
+like cancelled. Nothing leaves it, shop views change nothing, and no error of ours applies to it.
+
 Shop states arrive out of order and more than once (webhooks are redelivered and reordered,
 the safety-net poll repeats them), so applying a shop view never moves an order backwards:
 a stale or repeated view is simply "no change".
@@ -17,7 +22,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from plugin.domain.errors import IllegalTransition
+from plugin.domain.errors import DomainError, IllegalTransition
 
 
 class OrderStatus(enum.StrEnum):
@@ -26,16 +31,20 @@ class OrderStatus(enum.StrEnum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
     ERROR = "error"
+    MANUAL = "manual"
 
 
 S = OrderStatus
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.NOT_SHIPPED: frozenset({S.WAITING, S.SHIPPED, S.CANCELLED, S.ERROR}),
-    S.WAITING: frozenset({S.SHIPPED, S.CANCELLED, S.ERROR}),
-    S.SHIPPED: frozenset({S.ERROR}),
+    S.NOT_SHIPPED: frozenset({S.WAITING, S.SHIPPED, S.CANCELLED, S.ERROR, S.MANUAL}),
+    S.WAITING: frozenset({S.SHIPPED, S.CANCELLED, S.ERROR, S.MANUAL}),
+    S.SHIPPED: frozenset({S.ERROR, S.MANUAL}),
     S.CANCELLED: frozenset(),
-    S.ERROR: frozenset({S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.CANCELLED}),
+    S.ERROR: frozenset({S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.CANCELLED, S.MANUAL}),
+    S.MANUAL: frozenset(),
 }
+# Statuses no shop view can change: a person (resend, handle manually) or nothing moves them.
+SHOP_FINAL = frozenset({S.SHIPPED, S.CANCELLED, S.ERROR, S.MANUAL})
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Order:
     shipped_at: datetime | None = None
     error_from: OrderStatus | None = None
     error: str | None = None
+    manual_reason: str | None = None
     history: list[tuple[OrderStatus, OrderStatus, str]] = field(default_factory=list)
 
     # -- the one place where status changes
@@ -77,8 +87,8 @@ class Order:
 
     # -- events
     def apply_shop_view(self, view: ShopView, now: datetime) -> Outcome:
-        if self.status in (S.SHIPPED, S.CANCELLED, S.ERROR):
-            return Outcome()  # final for the shop side; a resend is a person's decision
+        if self.status in SHOP_FINAL:
+            return Outcome()  # final for the shop side; a resend or manual handling is a person's decision
         if view.cancelled:
             return self._move(S.CANCELLED, "cancelled in the shop")
         if not view.completed:
@@ -104,6 +114,8 @@ class Order:
         return Outcome(status=out.status, push_shipment=True, reason=out.reason)
 
     def fail(self, reason: str) -> Outcome:
+        if self.status is S.MANUAL:
+            return Outcome()  # out of our hands: a late failure of ours no longer concerns it
         if self.status is S.ERROR:
             self.error = reason
             return Outcome()
@@ -123,6 +135,17 @@ class Order:
 
     def cancel(self, reason: str) -> Outcome:
         return self._move(S.CANCELLED, reason)
+
+    def handle_manually(self, reason: str) -> Outcome:
+        """The merchant takes the order over (ships it, fixes it in the shop, ...): final."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise DomainError("handling an order manually needs a reason")
+        out = self._move(S.MANUAL, f"handled manually: {reason}")
+        self.manual_reason = reason
+        self.error = None
+        self.error_from = None
+        return out
 
 
 def _human(delta: timedelta) -> str:

@@ -15,6 +15,7 @@ def to_domain(row: models.Order) -> Order:
         shipped_at=row.shipped_at,
         error_from=OrderStatus(row.error_from) if row.error_from else None,
         error=row.error,
+        manual_reason=row.manual_reason,
     )
 
 
@@ -26,3 +27,4 @@ def write_back(row: models.Order, order: Order) -> None:
     row.shipped_at = order.shipped_at
     row.error_from = order.error_from.value if order.error_from else None
     row.error = order.error
+    row.manual_reason = order.manual_reason

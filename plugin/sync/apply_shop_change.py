@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from plugin.domain import ShopView
+from plugin.domain import OrderStatus, ShopView
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext
@@ -44,6 +44,8 @@ def _apply(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -
         if binding is None:
             return "not ours"
         order = s.get(models.Order, binding.order_id)
+        if order.status == OrderStatus.MANUAL:
+            return "handled manually"   # out of our hands: not even the modified time is ours to keep
         if (shop_order.date_modified and order.shop_modified_at
                 and shop_order.date_modified < order.shop_modified_at):
             return "stale"
@@ -96,13 +98,16 @@ def _binding_for(s: Session, shop_id: int, shop_order: ShopOrder) -> models.Bind
         models.Binding.shop_id == shop_id, models.Binding.ref == shop_order.ref))
     if binding is None or binding.shop_order_id is not None:
         return None
-    # The shop has our order but create_in_shop has not recorded it (yet): adopt it now.
-    s.execute(update(models.Binding)
-              .where(models.Binding.id == binding.id, models.Binding.shop_order_id.is_(None))
-              .values(state="created", shop_order_id=shop_order.id, shop_order_number=shop_order.number,
-                      lease_until=None, next_attempt_at=None)
-              .execution_options(synchronize_session=False))
-    timeline.record(s, binding.order_id, "note",
-                    f"shop order #{shop_order.number} seen before its creation was recorded: adopted")
+    # The shop has our order but create_in_shop has not recorded it (yet): adopt it now. Not a
+    # binding the merchant handles manually: nothing of ours touches it any more.
+    adopted = s.execute(update(models.Binding)
+                        .where(models.Binding.id == binding.id, models.Binding.shop_order_id.is_(None),
+                               models.Binding.state != "manual")
+                        .values(state="created", shop_order_id=shop_order.id, shop_order_number=shop_order.number,
+                                lease_until=None, next_attempt_at=None)
+                        .execution_options(synchronize_session=False)).rowcount
+    if adopted:
+        timeline.record(s, binding.order_id, "note",
+                        f"shop order #{shop_order.number} seen before its creation was recorded: adopted")
     s.refresh(binding)
     return binding

@@ -4,6 +4,7 @@ updates its keys instead of making a second tenant."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets as pysecrets
 
 from marshmallow import ValidationError
@@ -21,7 +22,37 @@ class ConnectError(Exception):
     """Input or credentials a person must fix; the message is one line."""
 
 
-def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True) -> int:
+# Billing counts seller accounts, not connections (plugin/store/billing.py). A connection's
+# account is named by the first of these present in its validated credentials: the marketplace's
+# public id of the account or API client (bol: client_id; seller_id / account_id for others).
+# Never a secret, and only its hash is stored.
+ACCOUNT_ID_KEYS = ("client_id", "seller_id", "account_id")
+
+
+def account_ref(marketplace: str, credentials: dict) -> str | None:
+    """sha256(marketplace + ":" + public account id)[:32], or None if no id is present."""
+    for key in ACCOUNT_ID_KEYS:
+        value = str(credentials.get(key) or "").strip()
+        if value:
+            return hashlib.sha256(f"{marketplace}:{value}".encode()).hexdigest()[:32]
+    return None
+
+
+def connected_twin(session, shop_id: int, marketplace: str, ref: str | None, exclude_id: int | None) -> str | None:
+    """The name of another connection of this shop to the same seller account, if any. One seller
+    account, one connection per shop: two would both import its orders, and bindings are unique
+    per connection, so the shop would get every order twice."""
+    if not ref:
+        return None
+    return session.scalar(select(models.Connection.name).where(
+        models.Connection.shop_id == shop_id, models.Connection.marketplace == marketplace,
+        models.Connection.account_ref == ref, models.Connection.id != (exclude_id or 0)))
+
+
+def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True,
+                  keep_existing: bool = False) -> int:
+    """Create the shop, or update the keys of the shop at this URL (one tenant per URL).
+    `keep_existing`: a re-install keeps the merchant's shop name and settings."""
     try:
         values = ShopSchema().load(data)
     except ValidationError as exc:
@@ -36,11 +67,14 @@ def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True
                                webhook_secret=ctx.box.seal(pysecrets.token_urlsafe(32)),
                                next_poll_at=first_poll_at(ctx, values["settings"]["shop_poll_seconds"]))
             s.add(shop)
-        previous = None if created else (shop.name, shop.credentials, shop.settings, shop.status)
-        shop.name = values["name"]
+        previous = None if created else (shop.name, shop.credentials, shop.settings, shop.status,
+                                         shop.disconnected_at, shop.disconnect_reason)
+        if created or not keep_existing:
+            shop.name = values["name"]
+            shop.settings = values["settings"]
         shop.credentials = ctx.box.seal_json(creds)
-        shop.settings = values["settings"]
         shop.status = "active"
+        shop.disconnected_at = shop.disconnect_reason = None
         s.flush()
         shop_id = shop.id
         port = ctx.adapters.shop(shop)
@@ -64,7 +98,8 @@ def _undo(ctx: SyncContext, shop_id: int, previous: tuple | None) -> None:
         if previous is None:
             s.delete(shop)
         else:
-            shop.name, shop.credentials, shop.settings, shop.status = previous
+            (shop.name, shop.credentials, shop.settings, shop.status, shop.disconnected_at,
+             shop.disconnect_reason) = previous
 
 
 def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = True) -> int:
@@ -83,9 +118,14 @@ def add_connection(ctx: SyncContext, shop_id: int, data: dict, *, check: bool = 
         existing = s.scalar(select(models.Connection).where(
             models.Connection.shop_id == shop_id, models.Connection.marketplace == values["marketplace"],
             models.Connection.name == values["name"]))
+        ref = account_ref(values["marketplace"], credentials)
+        twin = connected_twin(s, shop_id, values["marketplace"], ref, existing.id if existing else None)
+        if twin:
+            raise ConnectError(f"this seller account is already connected to this shop as {twin!r}")
         conn = existing or models.Connection(shop_id=shop_id, marketplace=values["marketplace"], name=values["name"],
                                              next_poll_at=first_poll_at(ctx, values["poll_seconds"]))
         conn.credentials = ctx.box.seal_json(credentials)
+        conn.account_ref = ref
         conn.settings = settings
         conn.poll_seconds = values["poll_seconds"]
         conn.enabled = True

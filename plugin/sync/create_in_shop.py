@@ -14,13 +14,14 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, AuthError
 from plugin.domain import IllegalTransition
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext, lease
+from plugin.sync.disconnect import DISCONNECTED, shop_active, shop_refused_keys
 from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft
 from plugin.sync.retry import retry_delay, should_retry
 
@@ -36,9 +37,11 @@ def create_in_shop(ctx: SyncContext, order_id: int) -> str:
     with ctx.db.session() as s:
         binding = s.scalar(select(models.Binding).where(models.Binding.order_id == order_id))
         if binding is None or binding.state not in ("new", "creating"):
-            return "nothing to do"
+            return "nothing to do"   # created, error (a person resends) or manual (never again)
         if binding.next_attempt_at and binding.next_attempt_at > now + timedelta(seconds=1):
             return "not yet"
+        if not shop_active(s.get(models.Shop, binding.shop_id)):
+            return DISCONNECTED      # left `new`/`creating`: a re-install resumes it
         claimed = s.execute(
             update(models.Binding)
             .where(models.Binding.id == binding.id, models.Binding.state.in_(("new", "creating")),
@@ -103,6 +106,8 @@ def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrde
 
 def _failed(ctx: SyncContext, binding_id: int, order_id: int, exc: AdapterError, attempts: int) -> str:
     now = ctx.clock()
+    if isinstance(exc, AuthError):
+        return _keys_refused(ctx, binding_id, order_id, exc)
     with ctx.db.session() as s:
         binding = s.get(models.Binding, binding_id)
         if should_retry(exc, attempts, MAX_ATTEMPTS):
@@ -126,3 +131,20 @@ def _failed(ctx: SyncContext, binding_id: int, order_id: int, exc: AdapterError,
         write_back(order, domain)
         timeline.record(s, order_id, "state", f"error: could not create in shop: {exc}", outcome="error")
         return "error"
+
+
+def _keys_refused(ctx: SyncContext, binding_id: int, order_id: int, exc: AdapterError) -> str:
+    """The shop answered 401: not this order's fault, and every order of the shop would fail the
+    same way. The shop is disconnected; the binding stays `creating` (retryable, and the attempt
+    after the re-install looks the order up before creating it) and the attempt is not counted."""
+    with ctx.db.session() as s:
+        shop_id = s.get(models.Binding, binding_id).shop_id
+        s.execute(update(models.Binding)
+                  .where(models.Binding.id == binding_id, models.Binding.state == "creating")
+                  .values(lease_until=None, next_attempt_at=None,
+                          attempts=case((models.Binding.attempts > 0, models.Binding.attempts - 1), else_=0))
+                  .execution_options(synchronize_session=False))
+        timeline.record(s, order_id, "call", f"shop: refused our API keys: {exc}; the shop is disconnected, "
+                                             f"the order is created after the app is reinstalled", outcome="retry")
+    shop_refused_keys(ctx, shop_id, exc)
+    return DISCONNECTED

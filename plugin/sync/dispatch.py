@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 
 from plugin.store import models
 from plugin.sync.context import SyncContext
+from plugin.sync.purge import purge_if_due
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Dispatched:
     shipments: int = 0
     follows: int = 0
     deliveries: int = 0
+    purged: int = 0
 
 
 def first_poll_at(ctx: SyncContext, interval: int):
@@ -45,10 +47,12 @@ def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatche
     now = ctx.clock()
     out = Dispatched()
     stale = now - timedelta(seconds=ctx.settings.outbox_retry_seconds if stale_after is None else stale_after)
+    active = models.Shop.status == "active"   # a disconnected shop's work waits for its re-install
     with ctx.db.session() as s:
         for conn_id, interval in s.execute(
                 select(models.Connection.id, models.Connection.poll_seconds)
-                .where(models.Connection.enabled.is_(True), _due(models.Connection, now))):
+                .join(models.Shop, models.Shop.id == models.Connection.shop_id)
+                .where(models.Connection.enabled.is_(True), active, _due(models.Connection, now))):
             if _claim_poll(s, models.Connection, conn_id, now, interval):
                 ctx.queue.poll_connection(conn_id)
                 out.connections += 1
@@ -63,25 +67,33 @@ def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatche
         due = lambda model: or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)  # noqa: E731
         for order_id in s.scalars(
                 select(models.Binding.order_id)
+                .join(models.Shop, models.Shop.id == models.Binding.shop_id)
                 .where(models.Binding.state.in_(("new", "creating")), free(models.Binding), due(models.Binding),
-                       models.Binding.updated_at <= stale)):
+                       models.Binding.updated_at <= stale, active)):
             ctx.queue.create_in_shop(order_id)
             out.creations += 1
         for shipment_id in s.scalars(
                 select(models.Shipment.id)
+                .join(models.Order, models.Order.id == models.Shipment.order_id)
+                .join(models.Shop, models.Shop.id == models.Order.shop_id)
                 .where(models.Shipment.state.in_(("pending", "sending")), free(models.Shipment),
-                       due(models.Shipment), models.Shipment.updated_at <= stale)):
+                       due(models.Shipment), models.Shipment.updated_at <= stale, active)):
             ctx.queue.push_shipment(shipment_id)
             out.shipments += 1
         for shipment_id in s.scalars(
                 select(models.Shipment.id)
-                .where(models.Shipment.state == "submitted", models.Shipment.updated_at <= stale)):
+                .join(models.Order, models.Order.id == models.Shipment.order_id)
+                .join(models.Shop, models.Shop.id == models.Order.shop_id)
+                .where(models.Shipment.state == "submitted", models.Shipment.updated_at <= stale, active)):
             ctx.queue.follow_shipment(shipment_id)
             out.follows += 1
         for delivery_id in s.scalars(
                 select(models.WebhookDelivery.id)
-                .where(models.WebhookDelivery.processed_at.is_(None), models.WebhookDelivery.received_at <= stale)):
+                .join(models.Shop, models.Shop.id == models.WebhookDelivery.shop_id)
+                .where(models.WebhookDelivery.processed_at.is_(None), models.WebhookDelivery.received_at <= stale,
+                       active)):
             ctx.queue.process_delivery(delivery_id)
             out.deliveries += 1
     ctx.queue.grace_sweep()
+    out.purged = purge_if_due(ctx)
     return out

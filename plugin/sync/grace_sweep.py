@@ -27,7 +27,10 @@ def grace_sweep(ctx: SyncContext) -> list[int]:
             for order_id, shop in s.execute(
                 select(models.Order.id, models.Shop)
                 .join(models.Shop, models.Shop.id == models.Order.shop_id)
-                .where(models.Order.status == "waiting", models.Order.waiting_since <= now - shortest))
+                # not a disconnected shop's orders: we cannot see T&T added meanwhile, and a
+                # re-install's first shop poll must get to apply it before the grace does
+                .where(models.Order.status == "waiting", models.Order.waiting_since <= now - shortest,
+                       models.Shop.status == "active"))
         ]
     pushed = []
     for order_id, shop in candidates:

@@ -17,8 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.errors import AdapterError
 from plugin.store import models, timeline
+from plugin.store.billing import record_usage
 from plugin.store.cursors import cursor_for
+from plugin.sync.connect import account_ref
 from plugin.sync.context import SyncContext
+from plugin.sync.disconnect import shop_active
 from plugin.sync.ports import MarketplaceOrder
 
 log = logging.getLogger(__name__)
@@ -39,8 +42,8 @@ def import_orders(ctx: SyncContext, connection_id: int) -> ImportResult:
     result = ImportResult()
     with ctx.db.session() as s:
         conn = s.get(models.Connection, connection_id)
-        if conn is None or not conn.enabled:
-            return result
+        if conn is None or not conn.enabled or not shop_active(s.get(models.Shop, conn.shop_id)):
+            return result   # a disconnected shop's connections wait for its re-install
         marketplace = ctx.adapters.marketplace(conn)
         stream = f"connection:{conn.id}:orders"
     started = ctx.clock()
@@ -62,6 +65,11 @@ def import_orders(ctx: SyncContext, connection_id: int) -> ImportResult:
         cursor.last_error = None
         conn = s.get(models.Connection, connection_id)
         conn.last_error = None
+        # A successful poll is what makes the seller account billable this month.
+        if conn.account_ref is None:   # connected before account refs existed: backfill
+            conn.account_ref = account_ref(conn.marketplace, ctx.box.open_json(conn.credentials))
+        if conn.account_ref is not None:
+            record_usage(s, conn.shop_id, conn.marketplace, conn.account_ref, conn.name, ctx.clock())
     log.info("connection %s: %d open, %d new", connection_id, result.seen, len(result.queued))
     return result
 
@@ -70,8 +78,8 @@ def import_order(ctx: SyncContext, connection_id: int, external_id: str) -> int 
     """One record: fetch the detail, store order + lines + binding once, hand it to the shop."""
     with ctx.db.session() as s:
         conn = s.get(models.Connection, connection_id)
-        if conn is None or not conn.enabled:
-            return None
+        if conn is None or not conn.enabled or not shop_active(s.get(models.Shop, conn.shop_id)):
+            return None   # the first poll after a re-install lists it again
         if s.scalar(select(models.Binding.id).where(models.Binding.connection_id == connection_id,
                                                     models.Binding.external_id == external_id)):
             return None

@@ -8,23 +8,24 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, AuthError
 from plugin.store import models
 from plugin.store.cursors import cursor_for
 from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.context import SyncContext
+from plugin.sync.disconnect import shop_refused_keys
+from plugin.sync.shop_webhooks import WEBHOOK_TOPICS, webhook_url
+
+__all__ = ["OVERLAP", "WEBHOOK_TOPICS", "poll_shop", "webhook_url"]
 
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=5)
-WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "product.updated")
-
-
-def webhook_url(ctx: SyncContext, shop: models.Shop) -> str:
-    return f"{ctx.settings.public_url}/webhooks/woocommerce/{shop.public_id}"
 
 
 def poll_shop(ctx: SyncContext, shop_id: int) -> dict:
+    """Counts of what applying each order did. A disconnected shop is not polled ({}); a shop
+    that refuses our keys (401) is disconnected ({"shop disconnected": 1})."""
     started = ctx.clock()
     stream = f"shop:{shop_id}:orders"
     with ctx.db.session() as s:
@@ -43,6 +44,13 @@ def poll_shop(ctx: SyncContext, shop_id: int) -> dict:
             outcome = apply_shop_order(ctx, shop_id, shop_order, "shop poll")
             counts[outcome] = counts.get(outcome, 0) + 1
         port.ensure_webhooks(url, secret, WEBHOOK_TOPICS)
+    except AuthError as exc:
+        # Dead keys: every further call fails the same way until the merchant re-installs. The
+        # cursor stays where it was, so the first poll after the re-install misses nothing.
+        reason = shop_refused_keys(ctx, shop_id, exc)
+        with ctx.db.session() as s:
+            cursor_for(s, stream).last_error = reason
+        return {"shop disconnected": 1}
     except AdapterError as exc:
         with ctx.db.session() as s:
             cursor_for(s, stream).last_error = str(exc)[:2000]

@@ -143,6 +143,12 @@ class ShopPort(Protocol):
     def ensure_webhooks(self, delivery_url: str, secret: str, topics: tuple[str, ...]) -> list[int]:
         """Create missing webhooks, re-activate disabled ones; returns their ids."""
 
+    def webhooks_for(self, delivery_url: str) -> list[dict]:
+        """{id, topic, status} of every webhook delivering to `delivery_url`."""
+
+    def remove_webhooks(self, delivery_url: str) -> int:
+        """Delete every webhook delivering to `delivery_url`; returns how many were deleted."""
+
 
 # ---------------------------------------------------------------- the job queue
 class Enqueuer(Protocol):

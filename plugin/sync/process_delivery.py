@@ -12,6 +12,7 @@ from sqlalchemy import update
 from plugin.store import models
 from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.context import SyncContext
+from plugin.sync.disconnect import DISCONNECTED, shop_active
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ def process_delivery(ctx: SyncContext, delivery_id: int) -> str:
         if delivery is None or delivery.processed_at is not None:
             return "nothing to do"
         shop = s.get(models.Shop, delivery.shop_id)
+        if not shop_active(shop):
+            return DISCONNECTED   # left unprocessed: a re-install applies it
         topic, payload, shop_id = delivery.topic, json.loads(delivery.payload), shop.id
         shop_order = ctx.adapters.parse_shop_order(shop, payload) if topic in ORDER_TOPICS else None
     outcome = "ignored"

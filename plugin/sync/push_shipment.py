@@ -4,6 +4,11 @@ The shipment row is the outbox (written with the order's move to shipped). Here 
 pending -> sending -> submitted -> success | failed by compare-and-set. `sending` is committed
 *before* the request leaves, so after a lost answer or a killed worker the next attempt asks the
 marketplace for the process an earlier send started (find_shipment_process) before sending again.
+
+`sent_at` is when the request that may have reached the marketplace left. It is cleared when the
+marketplace definitively said "not done" (a 4xx or 429 answer to the send, or a FAILURE process
+result): then nothing of this shipment is on the marketplace, and a resend starts from `pending`
+(transport resolved again from the current rules) instead of looking an earlier send up.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from plugin.domain import NoTransporter, TransporterRules
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext, lease
+from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import ProcessResult, ShipmentRequest
 from plugin.sync.retry import retry_delay, should_retry
 
@@ -35,6 +41,8 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
             return "nothing to do"
         if shipment.next_attempt_at and shipment.next_attempt_at > now + timedelta(seconds=1):
             return "not yet"
+        if not shop_active(s.get(models.Shop, shipment.order.shop_id)):
+            return DISCONNECTED   # left pending/sending: a re-install resumes it
         claimed = s.execute(
             update(models.Shipment)
             .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("pending", "sending")),
@@ -75,8 +83,9 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
         try:
             result = marketplace.ship(request)
         except AdapterError as exc:
-            # a 429 is a definite "not processed": the next attempt need not look it up first
-            return _failed(ctx, shipment_id, exc, attempts, not_sent=isinstance(exc, RateLimited))
+            # a 429 or a 4xx is a definite "not processed": the next attempt need not look it up
+            return _failed(ctx, shipment_id, exc, attempts,
+                           not_sent=isinstance(exc, RateLimited) or not exc.retryable)
     with ctx.db.session() as s:
         moved = s.execute(
             update(models.Shipment)
@@ -102,6 +111,8 @@ def follow_shipment(ctx: SyncContext, shipment_id: int) -> str:
         shipment = s.get(models.Shipment, shipment_id)
         if shipment is None or shipment.state != "submitted":
             return "nothing to do"
+        if not shop_active(s.get(models.Shop, shipment.order.shop_id)):
+            return DISCONNECTED
         order = shipment.order
         marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
         process_id = shipment.process_id
@@ -127,7 +138,10 @@ def _finish(ctx: SyncContext, shipment_id: int, result: ProcessResult) -> str:
             update(models.Shipment)
             .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("submitted", "sending")))
             .values(state="success" if ok else "failed", done_at=now, lease_until=None,
-                    process_id=result.process_id, last_error=None if ok else (result.error or result.status))
+                    process_id=result.process_id, last_error=None if ok else (result.error or result.status),
+                    # FAILURE: the marketplace refused it, nothing is shipped (see the module doc).
+                    # TIMEOUT keeps sent_at: whether it shipped is unknown, a resend looks it up.
+                    **({"sent_at": None} if result.status == "FAILURE" else {}))
             .execution_options(synchronize_session=False)
         ).rowcount
         if not moved:
@@ -154,10 +168,12 @@ def _failed(ctx: SyncContext, shipment_id: int, exc: AdapterError, attempts: int
     now = ctx.clock()
     with ctx.db.session() as s:
         shipment = s.get(models.Shipment, shipment_id)
+        if not_sent and shipment.state == "sending" and not shipment.process_id:
+            # the lookup before this send found nothing and the send was refused: nothing exists
+            shipment.state = "pending"
+            shipment.sent_at = None
         if should_retry(exc, attempts, MAX_ATTEMPTS):
             delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
-            if not_sent and shipment.state == "sending" and not shipment.process_id:
-                shipment.state = "pending"
             shipment.lease_until = None
             shipment.next_attempt_at = now + timedelta(seconds=delay)
             shipment.last_error = str(exc)[:2000]

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from plugin.domain import IllegalTransition, Order, OrderStatus, ShopView
+from plugin.domain import DomainError, IllegalTransition, Order, OrderStatus, ShopView
 from plugin.domain.order import ALLOWED
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -122,6 +122,68 @@ def test_transition_table_is_enforced(source, target):
             order._move(target, "test")
 
 
-def test_shipped_and_cancelled_are_final_except_error():
-    assert ALLOWED[S.SHIPPED] == {S.ERROR}
+def test_shipped_and_cancelled_are_final_except_error_and_manual():
+    assert ALLOWED[S.SHIPPED] == {S.ERROR, S.MANUAL}
     assert ALLOWED[S.CANCELLED] == set()
+
+
+# ---------------------------------------------------------------- handled manually
+def _in(status: OrderStatus) -> Order:
+    order = Order()
+    if status is S.WAITING:
+        order.apply_shop_view(ShopView(completed=True), NOW)
+    elif status is S.SHIPPED:
+        order.apply_shop_view(ShopView(completed=True, tracking_number="X1"), NOW)
+    elif status is S.ERROR:
+        order.fail("shop refused the order")
+    elif status is S.CANCELLED:
+        order.cancel("cancelled in the shop")
+    assert order.status is status
+    return order
+
+
+def test_manual_is_reachable_from_exactly_the_open_and_error_statuses():
+    assert {s for s in S if S.MANUAL in ALLOWED[s]} == {S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.ERROR}
+
+
+@pytest.mark.parametrize("status", [S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.ERROR])
+def test_handle_manually_keeps_the_reason(status):
+    order = _in(status)
+    out = order.handle_manually("  shipped by hand with a courier  ")
+    assert out.status is S.MANUAL and not out.push_shipment
+    assert order.status is S.MANUAL and order.manual_reason == "shipped by hand with a courier"
+    assert order.error is None and order.error_from is None
+    assert order.history[-1] == (status, S.MANUAL, "handled manually: shipped by hand with a courier")
+
+
+def test_a_cancelled_order_cannot_be_handled_manually():
+    order = _in(S.CANCELLED)
+    with pytest.raises(IllegalTransition):
+        order.handle_manually("too late")
+    assert order.status is S.CANCELLED and order.manual_reason is None
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_handle_manually_needs_a_reason(reason):
+    order = Order()
+    with pytest.raises(DomainError):
+        order.handle_manually(reason)
+    assert order.status is S.NOT_SHIPPED
+
+
+def test_manual_is_final():
+    assert ALLOWED[S.MANUAL] == set()
+    order = _in(S.NOT_SHIPPED)
+    order.handle_manually("customer picked it up")
+    for view in (ShopView(completed=True), ShopView(completed=True, tracking_number="X9"),
+                 ShopView(completed=False, cancelled=True)):
+        assert order.apply_shop_view(view, NOW).status is None
+    assert order.grace_expired(NOW + timedelta(days=30), timedelta(0)).status is None
+    assert order.fail("late failure of ours").status is None    # no error of ours applies to it
+    with pytest.raises(IllegalTransition):
+        order.resend()
+    with pytest.raises(IllegalTransition):
+        order.cancel("cancelled")
+    with pytest.raises(IllegalTransition):
+        order.handle_manually("again")
+    assert order.status is S.MANUAL and order.error is None and order.tracking_number is None

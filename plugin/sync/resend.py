@@ -1,0 +1,178 @@
+"""Use case: the merchant's "Resend" button on an order: try its creation in the shop, or its
+shipment push to the marketplace, again now.
+
+- Creation failed (binding `error`): back to `creating` when an attempt ever reached out (so the
+  next attempt looks the order up by its marker before creating: never a duplicate), else `new`.
+- Shipment failed (shipment `failed`): back to `sending` when the outcome of the last send is
+  unknown (push_shipment looks the earlier process up before sending again), or to `pending` when
+  the marketplace definitively refused it or it was never sent (push_shipment keeps `sent_at` for
+  exactly that), so the transport is resolved again from the current rules.
+- Not in error but waiting on a backoff: the retry is brought forward ("push now").
+
+Every move is a compare-and-set on the row's current state in one transaction with the order's
+own (versioned) move, so two clicks, or a click racing a worker, never double anything: the loser
+is refused. One rule is never bent, whoever clicks: a request whose answer we never got may still
+be running on the other side for `in_flight_seconds`, so nothing is looked up or sent again before
+that horizon (the job is then scheduled for it instead of now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from plugin.domain import OrderStatus
+from plugin.store import models, timeline
+from plugin.store.orders import to_domain, write_back
+from plugin.sync.context import SyncContext
+from plugin.sync.disconnect import shop_active
+from plugin.sync.errors import ActionRefused
+
+WHO = "resend requested by the merchant"
+
+
+@dataclass
+class _Job:
+    kind: str            # "create" | "push" | ""
+    target_id: int
+    delay: float
+    message: str
+
+
+def resend(ctx: SyncContext, shop_id: int, order_id: int) -> str:
+    """Returns one line for the UI saying what happens now. Raises ActionRefused."""
+    for _ in range(5):   # the order row changed under us (a worker moved it): read again
+        try:
+            job = _resend(ctx, shop_id, order_id)
+        except StaleDataError:
+            continue
+        # after the commit: the job finds the row as we left it (and the sweeps would anyway)
+        if job.kind == "create":
+            ctx.queue.create_in_shop(job.target_id, delay=job.delay)
+        elif job.kind == "push":
+            ctx.queue.push_shipment(job.target_id, delay=job.delay)
+        return job.message
+    raise ActionRefused("the order kept changing while resending: try again")
+
+
+def load_order(s: Session, shop_id: int, order_id: int) -> models.Order:
+    """The order, if it belongs to this shop (the caller's shop, never one named by the form)."""
+    order = s.get(models.Order, order_id)
+    if order is None or order.shop_id != shop_id:
+        raise ActionRefused("no such order in this shop")
+    return order
+
+
+def _resend(ctx: SyncContext, shop_id: int, order_id: int) -> _Job:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        order = load_order(s, shop_id, order_id)
+        if not shop_active(s.get(models.Shop, shop_id)):
+            raise ActionRefused("the shop is disconnected: reinstall the app to resume its orders")
+        if order.status == OrderStatus.MANUAL:
+            raise ActionRefused("the order is handled manually: orderbridge no longer touches it")
+        binding = s.scalar(select(models.Binding).where(models.Binding.order_id == order_id))
+        shipment = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order_id))
+        if order.status == OrderStatus.ERROR:
+            if binding is not None and binding.state == "error":
+                return _resend_creation(ctx, s, order, binding, now)
+            if shipment is not None and shipment.state == "failed":
+                return _resend_shipment(ctx, s, order, shipment, now)
+            # In error, yet nothing failed any more (the shop's webhook showed the order exists
+            # after its creation was given up): back to where it was, nothing to redo.
+            domain = to_domain(order)
+            outcome = domain.resend()
+            write_back(order, domain)
+            timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}; nothing left to redo")
+            return _Job("", order.id, 0, f"back to {outcome.status.value}: nothing needed to be sent again")
+        return _push_now(ctx, s, order, binding, shipment, now)
+
+
+def _horizon(ctx: SyncContext, last_change: datetime | None, now: datetime) -> datetime | None:
+    """When a request that left before `last_change` can no longer commit on the other side."""
+    if last_change is None:
+        return None
+    at = last_change + timedelta(seconds=ctx.settings.in_flight_seconds)
+    return at if at > now else None
+
+
+def _delay(at: datetime | None, now: datetime) -> float:
+    return max(0.0, (at - now).total_seconds()) if at else 0.0
+
+
+def _later(at: datetime | None, now: datetime) -> str:
+    return f" in {_delay(at, now):.0f} s (an earlier request may still be running)" if at else " now"
+
+
+def _resend_creation(ctx, s: Session, order: models.Order, binding: models.Binding, now: datetime) -> _Job:
+    reached_out = binding.first_attempt_at is not None
+    target = "creating" if reached_out else "new"
+    not_before = _horizon(ctx, binding.updated_at, now) if reached_out else None
+    moved = s.execute(
+        update(models.Binding)
+        .where(models.Binding.id == binding.id, models.Binding.state == "error")
+        .values(state=target, attempts=0, next_attempt_at=not_before, lease_until=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ActionRefused("the order was already resent")
+    domain = to_domain(order)
+    outcome = domain.resend()
+    write_back(order, domain)
+    how = " (looked up in the shop first: an earlier attempt may have created it)" if reached_out else ""
+    timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}: creating it in the shop again{how}")
+    return _Job("create", order.id, _delay(not_before, now), f"creating the order in the shop again{_later(not_before, now)}")
+
+
+def _resend_shipment(ctx, s: Session, order: models.Order, shipment: models.Shipment, now: datetime) -> _Job:
+    # sent_at is cleared when the marketplace definitively said "not done" (push_shipment), so a
+    # set sent_at means the last send's outcome is unknown: look it up before sending again.
+    unknown = shipment.sent_at is not None
+    target = "sending" if unknown else "pending"
+    not_before = _horizon(ctx, shipment.updated_at, now) if unknown else None
+    moved = s.execute(
+        update(models.Shipment)
+        .where(models.Shipment.id == shipment.id, models.Shipment.state == "failed")
+        .values(state=target, attempts=0, next_attempt_at=not_before, lease_until=None, last_error=None,
+                process_id=None, done_at=None)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ActionRefused("the shipment was already resent")
+    domain = to_domain(order)
+    outcome = domain.resend()
+    write_back(order, domain)
+    how = (" (the marketplace is asked for an earlier send first)" if unknown
+           else " (transport chosen again from the current rules)")
+    timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}: sending the shipment again{how}")
+    return _Job("push", shipment.id, _delay(not_before, now), f"sending the shipment again{_later(not_before, now)}")
+
+
+def _push_now(ctx, s: Session, order: models.Order, binding: models.Binding | None,
+              shipment: models.Shipment | None, now: datetime) -> _Job:
+    """Work waiting on a backoff: bring it forward. A live lease (a worker is on it right now) is
+    never touched; a row whose request may still be in flight waits for its horizon."""
+    for row, model, states, may_be_in_flight, kind, target_id, what in (
+            (binding, models.Binding, ("new", "creating"), "creating", "create", order.id,
+             "creating the order in the shop"),
+            (shipment, models.Shipment, ("pending", "sending"), "sending", "push", shipment and shipment.id,
+             "sending the shipment")):
+        if row is None or row.state not in states or row.next_attempt_at is None or row.next_attempt_at <= now:
+            continue
+        not_before = _horizon(ctx, row.updated_at, now) if row.state == may_be_in_flight else None
+        if not_before is not None and not_before >= row.next_attempt_at:
+            return _Job("", target_id, 0, f"{what}: the next attempt is already as soon as is safe"
+                                          f"{_later(row.next_attempt_at, now)}")
+        moved = s.execute(
+            update(model)
+            .where(model.id == row.id, model.state == row.state, model.next_attempt_at > now,
+                   or_(model.lease_until.is_(None), model.lease_until < now))
+            .values(next_attempt_at=not_before)
+            .execution_options(synchronize_session=False)).rowcount
+        if moved != 1:
+            raise ActionRefused("orderbridge is working on this order right now: look again in a moment")
+        timeline.record(s, order.id, "note", f"{WHO}: {what} without waiting for the retry delay")
+        return _Job(kind, target_id, _delay(not_before, now), f"{what}{_later(not_before, now)}")
+    raise ActionRefused("nothing to resend: the order is not in error and nothing is waiting to be retried")

@@ -1,0 +1,13 @@
+"""Where a shop delivers its webhooks to us, and which topics we subscribe to: one place for
+connect (creates them), poll_shop (re-activates them) and disconnect (removes them)."""
+
+from __future__ import annotations
+
+from plugin.store import models
+from plugin.sync.context import SyncContext
+
+WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "product.updated")
+
+
+def webhook_url(ctx: SyncContext, shop: models.Shop) -> str:
+    return f"{ctx.settings.public_url}/webhooks/woocommerce/{shop.public_id}"
