@@ -51,6 +51,8 @@ class ShopSettingsSchema(_Strict):
     tracking_meta_keys = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
     transporters = fields.Nested(TransportersSchema, load_default=lambda: TransportersSchema().load({}))
     test_mode = fields.Boolean(load_default=False)
+    # The switch for stock sync (shop -> marketplace); the sync itself comes with stock support.
+    stock_sync = fields.Boolean(load_default=False)
 
 
 class ShopSchema(_Strict):

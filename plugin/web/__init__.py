@@ -1,38 +1,68 @@
-"""Flask application factory."""
+"""Flask application factory: the webhook endpoint, the install/sign-in flow, and the merchant's
+admin (settings, orders, billing), all in one app."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from plugin.config import Settings
 
+# Machines talk to these: they get JSON errors. Everything else is a page for a person.
+JSON_PREFIXES = ("/webhooks/", "/install/callback", "/healthz")
+
 
 def create_app(settings: Settings | None = None, context=None) -> Flask:
     from plugin import runtime
+    from plugin.store.secrets import load_key
+    from plugin.web import security
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     app.config["ORDERBRIDGE"] = settings
     if context is not None:
         runtime.set_context(context)
     app.extensions["orderbridge"] = context or runtime.get_context()
+    master = load_key(settings.secret_key, settings.var_dir, production=settings.production)
+    security.init_app(app, master, production=settings.production, session_hours=settings.session_hours)
+    app.extensions["orderbridge_token_key"] = security.derive_key(master, "orderbridge install token")
 
-    from plugin.web import health, webhooks
-    app.register_blueprint(health.bp)
-    app.register_blueprint(webhooks.bp)
+    from plugin.web import auth, health, orders, webhooks
+    from plugin.web import settings as settings_views
+    for module in (health, webhooks, auth, orders, settings_views):
+        app.register_blueprint(module.bp)
+
+    @app.after_request
+    def _headers(response):
+        # The admin must not be framed by another site (clickjacking) nor cached by a proxy.
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith("/admin"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        # Every client error is a JSON answer with a reason, never an HTML page or a traceback.
-        return jsonify(error=exc.name, reason=exc.description), exc.code
+        # Every client error carries its reason, never a traceback.
+        if _wants_json():
+            return jsonify(error=exc.name, reason=exc.description), exc.code
+        return render_template("error.html", code=exc.code, title=exc.name, reason=exc.description), exc.code
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         logging.getLogger("orderbridge.web").exception("unhandled error")
-        return jsonify(error="Internal Server Error", reason="unexpected error; it has been logged"), 500
+        if _wants_json():
+            return jsonify(error="Internal Server Error", reason="unexpected error; it has been logged"), 500
+        return render_template("error.html", code=500, title="Something went wrong",
+                               reason="An unexpected error; it has been logged."), 500
 
     return app
+
+
+def _wants_json() -> bool:
+    return (request.path.startswith(JSON_PREFIXES) or request.path.endswith(".json")
+            or request.accept_mimetypes.best == "application/json")

@@ -1,0 +1,163 @@
+"""Read-side queries behind the merchant's orders view: tabs with counts, a page of orders,
+one order with its lines, shipment and timeline. Every query takes the shop id: nothing here can
+return another shop's rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from plugin.store import models
+
+OPEN_SHIPMENT = ("pending", "sending", "submitted")
+
+# Tab -> label, as merchants know them from Channable. "Pending shipment": completed in the shop
+# and on its way to the marketplace; "Shipped": the marketplace confirmed it. A shipped order
+# without a shipment row yet (it is written in the same transaction) cannot exist.
+TABS: dict[str, str] = {
+    "all": "All",
+    "errors": "Errors",
+    "not_shipped": "Not shipped",
+    "waiting": "Waiting",
+    "pending_shipment": "Pending shipment",
+    "shipped": "Shipped",
+    "pending_cancellation": "Pending cancellation",
+    "cancelled": "Cancelled",
+    "manual": "Handled manually",
+}
+# An order's own badge where it differs from its tab's name.
+STATUS_LABELS = {"errors": "Error"}
+PAGE_SIZE = 25
+
+
+def _tab_filter(tab: str):
+    o, sh = models.Order, models.Shipment
+    return {
+        "all": None,
+        "errors": o.status == "error",
+        "not_shipped": o.status == "not_shipped",
+        "waiting": o.status == "waiting",
+        "pending_shipment": and_(o.status == "shipped", or_(sh.state.is_(None), sh.state.in_(OPEN_SHIPMENT))),
+        "shipped": and_(o.status == "shipped", sh.state == "success"),
+        # Set by shop-side cancellations once they are pushed to the marketplace (stock and
+        # cancellation sync); until then no order is in it.
+        "pending_cancellation": o.status == "pending_cancellation",
+        "cancelled": o.status == "cancelled",
+        "manual": o.status == "manual",
+    }.get(tab, false())
+
+
+def _base(shop_id: int):
+    return (select(models.Order)
+            .outerjoin(models.Shipment, models.Shipment.order_id == models.Order.id)
+            .outerjoin(models.Binding, models.Binding.order_id == models.Order.id)
+            .where(models.Order.shop_id == shop_id))
+
+
+def _search(stmt, q: str):
+    q = (q or "").strip()[:100]
+    if not q:
+        return stmt
+    like = f"%{q}%"
+    return stmt.where(or_(models.Order.external_id.ilike(like), models.Binding.shop_order_number.ilike(like)))
+
+
+def tab_counts(session: Session, shop_id: int, q: str = "") -> dict[str, int]:
+    """Counts per tab in one grouped query."""
+    o, sh = models.Order, models.Shipment
+    stmt = _search(select(o.status, sh.state, func.count())
+                   .select_from(o)
+                   .outerjoin(sh, sh.order_id == o.id)
+                   .outerjoin(models.Binding, models.Binding.order_id == o.id)
+                   .where(o.shop_id == shop_id), q).group_by(o.status, sh.state)
+    counts = dict.fromkeys(TABS, 0)
+    for status, shipment_state, n in session.execute(stmt):
+        counts["all"] += n
+        if status == "shipped":
+            counts["shipped" if shipment_state == "success" else "pending_shipment"] += n
+        elif status == "error":
+            counts["errors"] += n
+        elif status in counts:
+            counts[status] += n
+    return counts
+
+
+@dataclass
+class OrderRow:
+    id: int
+    external_id: str
+    marketplace: str
+    connection: str
+    status: str
+    shop_order_number: str | None
+    shop_order_id: int | None
+    shipment_state: str | None
+    tracking: str | None
+    error: str | None
+    placed_at: object
+    updated_at: object
+
+
+@dataclass
+class Page:
+    rows: list[OrderRow]
+    page: int
+    pages: int
+    total: int
+
+
+def page_of_orders(session: Session, shop_id: int, tab: str, q: str = "", page: int = 1) -> Page:
+    where = _tab_filter(tab)
+    stmt = _search(_base(shop_id), q)
+    if where is not None:
+        stmt = stmt.where(where)
+    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(models.Order.id).subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        stmt.with_only_columns(models.Order, models.Binding.shop_order_number, models.Binding.shop_order_id,
+                               models.Shipment.state, models.Connection.name, models.Connection.marketplace)
+        .join(models.Connection, models.Connection.id == models.Order.connection_id)
+        .order_by(models.Order.id.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
+    out = [OrderRow(id=o.id, external_id=o.external_id, marketplace=marketplace, connection=conn_name,
+                    status=display_status(o.status, shipment_state), shop_order_number=number,
+                    shop_order_id=shop_order_id, shipment_state=shipment_state,
+                    tracking=o.tracking_number, error=o.error, placed_at=o.placed_at, updated_at=o.updated_at)
+           for o, number, shop_order_id, shipment_state, conn_name, marketplace in rows]
+    return Page(out, page, pages, total)
+
+
+def display_status(status: str, shipment_state: str | None) -> str:
+    """The tab an order is listed under (shipped splits into pending shipment / shipped)."""
+    if status == "shipped":
+        return "shipped" if shipment_state == "success" else "pending_shipment"
+    if status == "error":
+        return "errors"
+    return status
+
+
+@dataclass
+class OrderDetail:
+    order: models.Order
+    connection: models.Connection
+    binding: models.Binding | None
+    shipment: models.Shipment | None
+    lines: list[models.OrderLine]
+    timeline: list[models.TimelineEntry]
+    status: str
+
+
+def order_detail(session: Session, shop_id: int, order_id: int) -> OrderDetail | None:
+    order = session.scalar(select(models.Order).where(models.Order.id == order_id, models.Order.shop_id == shop_id))
+    if order is None:
+        return None
+    shipment = session.scalar(select(models.Shipment).where(models.Shipment.order_id == order.id))
+    binding = session.scalar(select(models.Binding).where(models.Binding.order_id == order.id))
+    timeline = list(session.scalars(select(models.TimelineEntry).where(models.TimelineEntry.order_id == order.id)
+                                    .order_by(models.TimelineEntry.at.desc(), models.TimelineEntry.id.desc())))
+    return OrderDetail(order=order, connection=session.get(models.Connection, order.connection_id), binding=binding,
+                       shipment=shipment, lines=list(order.lines), timeline=timeline,
+                       status=display_status(order.status, shipment.state if shipment else None))
