@@ -4,7 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run demo test test-sqlite test-pg bench lint clean
+.PHONY: install browser run demo test test-sqlite test-pg bench lint clean
+
+# The browser suite drives Debian's Chromium through Playwright (no browser download).
+CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +17,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Installs Debian's chromium when it is missing (needs root, as on CI and the dev machines).
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 run: install
 	$(BIN)/orderbridge run $(ARGS)
 
@@ -22,7 +33,7 @@ demo: install
 
 # The suite on SQLite + Huey's SQLite storage; again on PostgreSQL + Redis when DATABASE_URL and
 # REDIS_URL point at them (CI sets both).
-test: install
+test: install browser
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$$DATABASE_URL" ] && [ -n "$$REDIS_URL" ]; then \
 		$(MAKE) --no-print-directory test-pg; \

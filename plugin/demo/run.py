@@ -24,6 +24,7 @@ from plugin.demo.report import table, take
 
 TIMEOUT_SLEEP = 12      # an injected timeout answers after this long (clients give up at 10-15 s)
 SELLER = ("demo-seller", "demo-seller-secret")
+ADMIN_SELLER = ("your-seller", "your-seller-secret")   # for the merchant to add in the browser
 SHOP_KEYS = ("ck_demo0000000000000000000000000000000000", "cs_demo0000000000000000000000000000000000")
 
 
@@ -58,6 +59,9 @@ def play(opts: DemoOptions) -> bool:
         "DATABASE_URL": env.get("ORDERBRIDGE_DEMO_DATABASE_URL", f"sqlite:///{run_dir / 'orderbridge.db'}"),
         "ORDERBRIDGE_HUEY_PATH": str(run_dir / "huey.db"),
         "ORDERBRIDGE_PUBLIC_URL": urls["web"],
+        # a bol.com seller account added in the admin talks to the sandbox
+        "ORDERBRIDGE_BOL_API_URL": urls["bol"],
+        "ORDERBRIDGE_BOL_TOKEN_URL": urls["bol"] + "/token",
         "ORDERBRIDGE_OUTBOX_RETRY_SECONDS": "5",
         # the sandboxes' injected timeouts finish their request after TIMEOUT_SLEEP seconds
         "ORDERBRIDGE_IN_FLIGHT_SECONDS": str(TIMEOUT_SLEEP + 3),
@@ -132,6 +136,9 @@ def play(opts: DemoOptions) -> bool:
                 say.line(f"  the simulated merchant could not reach the shop {len(merchant.errors)} times, "
                          f"last: {merchant.errors[-1]}")
         if not opts.exit_after:
+            # a second seller account with orders waiting, for the merchant to connect in the admin
+            _ok(bol.post("/_sandbox/sellers", json={"client_id": ADMIN_SELLER[0], "client_secret": ADMIN_SELLER[1]}))
+            _ok(bol.post("/_sandbox/orders", json={"client_id": ADMIN_SELLER[0], "count": 5}))
             _serve_until_interrupted(say, urls)
         return ok
     finally:
@@ -175,6 +182,14 @@ def _ok(response: httpx.Response) -> httpx.Response:
 def _serve_until_interrupted(say, urls: dict) -> None:
     say.line("still serving (Ctrl-C stops everything):")
     say.line(f"  orderbridge web      {urls['web']}  (health: {urls['web']}/healthz)")
+    say.line("")
+    say.line("  Open the merchant's admin: install orderbridge on the sandbox shop in your browser:")
+    say.line(f"    {urls['web']}/install?store_url={urls['woocommerce']}")
+    say.line("    the sandbox shop's admin login: admin / admin; then Approve")
+    say.line(f"    the demo's seller account is connected already; add another one with 5 open orders: "
+             f"client id {ADMIN_SELLER[0]}, secret {ADMIN_SELLER[1]}")
+    say.line(f"    sign in again later at {urls['web']}/signin with the shop address {urls['woocommerce']}")
+    say.line("")
     say.line(f"  sandbox bol.com      {urls['bol']}  (records: {urls['bol']}/_sandbox/shipments)")
     say.line(f"  sandbox WooCommerce  {urls['woocommerce']}  (orders: {urls['woocommerce']}/_sandbox/orders)")
     stop = {"flag": False}
