@@ -35,7 +35,19 @@ def purge_if_due(ctx: SyncContext) -> int:
             .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         return 0
+    purge_spent_grants(ctx)
     return purge_disconnected_shops(ctx)
+
+
+# An install or sign-in grant is worth keeping a day after it expired (to tell a late click
+# "expired" rather than "unknown"); after that it is only rows.
+GRANT_KEEP = timedelta(days=1)
+
+
+def purge_spent_grants(ctx: SyncContext) -> int:
+    with ctx.db.session() as s:
+        return s.execute(delete(models.AuthGrant).where(models.AuthGrant.expires_at < ctx.clock() - GRANT_KEEP)
+                         .execution_options(synchronize_session=False)).rowcount
 
 
 def purge_disconnected_shops(ctx: SyncContext) -> int:

@@ -186,3 +186,16 @@ def test_bad_store_urls_get_a_clear_page(stack, browser):
         assert r.status_code == 400 and 'id="store_url-error"' in r.text, bad
     with stack.ctx.db.session() as s:
         assert s.scalar(select(func.count()).select_from(models.AuthGrant)) == 0
+
+
+def test_spent_and_expired_grants_are_purged_a_day_after_they_expire(stack, browser):
+    from datetime import timedelta
+
+    from plugin.sync.purge import purge_spent_grants
+    browser.install(stack.app_url, stack.woo_url)                               # a used grant
+    browser.get(f"{stack.app_url}/install", params={"store_url": stack.woo_url})  # a pending one
+    at = lambda delta: dataclasses.replace(stack.ctx, clock=lambda: stack.ctx.clock() + delta)  # noqa: E731
+    assert purge_spent_grants(at(timedelta(hours=2))) == 0        # expired, but kept a day
+    assert purge_spent_grants(at(timedelta(days=1, minutes=20))) == 2
+    with stack.ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(models.AuthGrant)) == 0
