@@ -229,6 +229,10 @@ def _save(conn: models.Connection | None, marketplace: str):
         errors = forms.field_errors(exc)
         return _connection_form(marketplace, conn, values=shown, errors=errors, status=400)
     ok, message = test_connection(ctx, signed_in_shop().id, connection_id)
+    if ok and checked["enabled"]:
+        # the merchant just connected it: fetch its open orders now, not at its spread-out slot
+        ctx.queue.poll_connection(connection_id)
+        message += "; fetching its open orders now"
     flash(f"Saved. {message}.", "ok" if ok else "error")
     return redirect(url_for("settings.index") + "#connections", code=303)
 

@@ -80,7 +80,9 @@ def test_the_merchants_journey(stack, page, shoot):
     expect(page.get_by_text("orderbridge is installed on your shop")).to_be_visible()
     shoot(page, "01-settings-after-install")
 
+    [first] = stack.seed(1)             # waiting on bol.com before the account is connected
     _add_connection(page)
+    expect(page.get_by_text("fetching its open orders now")).to_be_visible()
     shoot(page, "02-connection-added")
 
     _set_transporters(page, "TNT")
@@ -89,10 +91,8 @@ def test_the_merchants_journey(stack, page, shoot):
     expect(page.locator("#try-result")).to_contain_text("DHLFORYOU, code sent: 0012345")
     shoot(page, "03-transporter-rules")
 
-    # an order arrives on bol.com and is polled: Not shipped; the merchant ships it: Shipped
+    # the new connection fetched it at once (no poll by hand): Not shipped; the merchant ships it
     stack.connection_id = _connection_id(stack)
-    [first] = stack.seed(1)
-    stack.poll()
     _wait_status(page, stack, first, "Not shipped")
     shoot(page, "04-orders-not-shipped")
     stack.complete(_shop_order_id(stack, first), "PostNL", "3SJOURNEY0001")
