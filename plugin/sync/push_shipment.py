@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 
-from adapters.errors import AdapterError, RateLimited
+from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
 from plugin.domain import NoTransporter, TransporterRules
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
@@ -30,6 +30,7 @@ from plugin.sync.retry import retry_delay, should_retry
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
 FIRST_FOLLOW = 0.3   # bol usually finishes a shipment process within a second or two
 
 
@@ -83,9 +84,10 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
         try:
             result = marketplace.ship(request)
         except AdapterError as exc:
-            # a 429 or a 4xx is a definite "not processed": the next attempt need not look it up
-            return _failed(ctx, shipment_id, exc, attempts,
-                           not_sent=isinstance(exc, RateLimited) or not exc.retryable)
+            # a refusal (429, 401/403, 404, 400/409/422, or our own mapping refusing the request
+            # before it left) is a definite "not processed": the next attempt need not look it
+            # up. A plain AdapterError (say a 2xx with an odd body) is not: it may have shipped.
+            return _failed(ctx, shipment_id, exc, attempts, not_sent=isinstance(exc, REFUSALS))
     with ctx.db.session() as s:
         moved = s.execute(
             update(models.Shipment)

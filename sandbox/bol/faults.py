@@ -14,6 +14,8 @@ class Faults:
     rate_limit_burst: int = 0            # answer the next N API calls with 429
     rate_limit_retry_after: int = 1      # Retry-After (s) sent with those forced 429s
     fail_after_commit_next: int = 0      # the next N shipment POSTs take effect, then answer 500
+    garble_after_commit_next: int = 0    # ... take effect, then answer 202 with a body that is no
+                                         # process status (a JSON array, as a broken proxy might)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -82,12 +82,17 @@ def create_shipment():
     with state.lock:
         process = state.start_shipment(g.seller, body)
         lost = state.faults.fail_after_commit_next > 0
+        garbled = not lost and state.faults.garble_after_commit_next > 0
         if lost:
             state.faults.fail_after_commit_next -= 1
             state.stats.lost_answers += 1
+        if garbled:
+            state.faults.garble_after_commit_next -= 1
         state.record_shipment(g.seller, body, received_at, 500 if lost else 202, process.process_id)
         payload = serialize.process_status(process, base_url=request.host_url, iso=state.iso)
     if lost:
         # The shipment was accepted and will be processed; only the answer is lost.
         return problem(500, "Internal server error.")
+    if garbled:
+        return vendor_json([], 202)     # accepted all the same; the answer says nothing usable
     return vendor_json(payload, 202)

@@ -136,6 +136,25 @@ def test_resend_after_bols_failure_ships_exactly_once_with_the_fixed_transporter
     assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 2
 
 
+def test_resend_after_a_garbled_answer_looks_the_shipment_up_instead_of_shipping_twice(stack, monkeypatch):
+    """bol took the shipment but answered 202 with a body that is no process status; orderbridge
+    gave up (one attempt allowed). The outcome is unknown, so the merchant's Resend must find the
+    shipment bol already has, never send a second one."""
+    monkeypatch.setattr("plugin.sync.push_shipment.MAX_ATTEMPTS", 1)
+    stack.connect()
+    ext, shop_order_id = stack.order_in_shop()
+    _set_faults(stack.bol, garble_after_commit_next=1)
+    stack.complete(shop_order_id, "PostNL", "3SGARBLE00001")
+    stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "failed", timeout=30,
+                   what="push given up after the garbled answer")
+    assert stack.shipment_rows()[ext].sent_at is not None        # unknown outcome: kept
+    stack.wait_for(lambda: [s for s in stack.shipments() if s["order_id"] == ext and s["status"] == "SUCCESS"],
+                   what="bol processed the shipment it took")
+    resend(stack.ctx, stack.shop_id, _order_id(stack, ext))
+    stack.wait_for(lambda: _shipped_once(stack, ext), timeout=30, what="the earlier shipment found")
+    assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 1
+
+
 @pytest.mark.parametrize("what", ["creation", "shipment"])
 def test_two_resends_at_once_never_double(stack, monkeypatch, what):
     ext = _creation_given_up(stack, monkeypatch) if what == "creation" else _shipment_refused(stack)
