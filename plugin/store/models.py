@@ -159,7 +159,7 @@ class Binding(Base):
 class Shipment(Base):
     """The outbox row of a shipment push. One per order: the unique order_id is what makes a
     double shipment impossible on our side. state: pending -> sending -> submitted -> success |
-    failed. `sending` means a request may have reached the marketplace: before sending again,
+    failed (or pending -> test: the shop's test mode, never sent). `sending` means a request may have reached the marketplace: before sending again,
     look the earlier one up."""
     __tablename__ = "shipments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

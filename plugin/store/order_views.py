@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from plugin.store import models
 
 OPEN_SHIPMENT = ("pending", "sending", "submitted")
+# "test": the shop's test mode finished it without telling the marketplace.
+DONE_SHIPMENT = ("success", "test")
 
 # Tab -> label, as merchants know them from Channable. "Pending shipment": completed in the shop
 # and on its way to the marketplace; "Shipped": the marketplace confirmed it. A shipped order
@@ -40,7 +42,7 @@ def _tab_filter(tab: str):
         "not_shipped": o.status == "not_shipped",
         "waiting": o.status == "waiting",
         "pending_shipment": and_(o.status == "shipped", or_(sh.state.is_(None), sh.state.in_(OPEN_SHIPMENT))),
-        "shipped": and_(o.status == "shipped", sh.state == "success"),
+        "shipped": and_(o.status == "shipped", sh.state.in_(DONE_SHIPMENT)),
         # Set by shop-side cancellations once they are pushed to the marketplace (stock and
         # cancellation sync); until then no order is in it.
         "pending_cancellation": o.status == "pending_cancellation",
@@ -76,7 +78,7 @@ def tab_counts(session: Session, shop_id: int, q: str = "") -> dict[str, int]:
     for status, shipment_state, n in session.execute(stmt):
         counts["all"] += n
         if status == "shipped":
-            counts["shipped" if shipment_state == "success" else "pending_shipment"] += n
+            counts["shipped" if shipment_state in DONE_SHIPMENT else "pending_shipment"] += n
         elif status == "error":
             counts["errors"] += n
         elif status in counts:
@@ -133,7 +135,7 @@ def page_of_orders(session: Session, shop_id: int, tab: str, q: str = "", page: 
 def display_status(status: str, shipment_state: str | None) -> str:
     """The tab an order is listed under (shipped splits into pending shipment / shipped)."""
     if status == "shipped":
-        return "shipped" if shipment_state == "success" else "pending_shipment"
+        return "shipped" if shipment_state in DONE_SHIPMENT else "pending_shipment"
     if status == "error":
         return "errors"
     return status

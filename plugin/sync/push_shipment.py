@@ -1,7 +1,8 @@
 """Use case: make a shipment true on the marketplace, exactly once, and follow it to the end.
 
 The shipment row is the outbox (written with the order's move to shipped). Here it moves
-pending -> sending -> submitted -> success | failed by compare-and-set. `sending` is committed
+pending -> sending -> submitted -> success | failed by compare-and-set (or pending -> test when
+the shop is in test mode: nothing is sent). `sending` is committed
 *before* the request leaves, so after a lost answer or a killed worker the next attempt asks the
 marketplace for the process an earlier send started (find_shipment_process) before sending again.
 
@@ -63,6 +64,8 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
             except NoTransporter as exc:
                 _give_up(s, shipment, order, str(exc))
                 return "error"
+            if (shop.settings or {}).get("test_mode"):
+                return _test_mode(s, shipment, now)
             shipment.state = "sending"
             shipment.sent_at = now
         request = ShipmentRequest(
@@ -156,6 +159,20 @@ def _finish(ctx: SyncContext, shipment_id: int, result: ProcessResult) -> str:
         _mark_order_error(s, shipment.order, f"marketplace refused the shipment ({result.status}): "
                                              f"{result.error or 'no reason given'}")
         return "failed"
+
+
+def _test_mode(s, shipment: models.Shipment, now) -> str:
+    """The shop is in test mode: everything runs except telling the marketplace. The shipment
+    ends in `test`, final, with the transport it would have carried, so the merchant can check
+    the transporter rules on real orders without shipping anything on the marketplace."""
+    shipment.state = "test"
+    shipment.lease_until = None
+    shipment.done_at = now
+    transport = (f"{shipment.transporter_code} {shipment.track_and_trace}" if shipment.track_and_trace
+                 else "without track & trace")
+    timeline.record(s, shipment.order_id, "call", f"test mode: shipment NOT sent to the marketplace "
+                                                  f"(it would have been sent {transport})")
+    return "test mode"
 
 
 def _transport(order: models.Order, settings: dict) -> tuple[str | None, str | None]:
