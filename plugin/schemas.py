@@ -51,8 +51,22 @@ class ShopSettingsSchema(_Strict):
     tracking_meta_keys = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
     transporters = fields.Nested(TransportersSchema, load_default=lambda: TransportersSchema().load({}))
     test_mode = fields.Boolean(load_default=False)
-    # The switch for stock sync (shop -> marketplace); the sync itself comes with stock support.
+    # Stock sync (shop -> marketplace): products match offers by SKU (= the offer's reference)
+    # or by EAN (WooCommerce's GTIN field `global_unique_id`, or this meta key when set).
     stock_sync = fields.Boolean(load_default=False)
+    stock_match_by = fields.String(load_default="ean", validate=validate.OneOf(["ean", "sku"]))
+    ean_meta_key = fields.String(load_default="", validate=validate.Length(max=100))
+    stock_reconcile_seconds = fields.Integer(load_default=300, validate=validate.Range(min=60, max=86400))
+    # Cancellations: the buyer's requests on the marketplace are applied in the shop (on/off);
+    # a cancellation made in the shop is sent to the marketplace with this reason code.
+    marketplace_cancellations = fields.Boolean(load_default=True)
+    cancel_reason_code = fields.String(load_default="OUT_OF_STOCK", validate=validate.Length(min=1, max=40))
+    # Returns: polled this often; recorded in the shop as a note, or as a refund record (no money
+    # moves: api_refund off); a refund the merchant creates in the shop handles the return on the
+    # marketplace with this result.
+    returns_poll_seconds = fields.Integer(load_default=3600, validate=validate.Range(min=60, max=7 * 86400))
+    returns_action = fields.String(load_default="note", validate=validate.OneOf(["note", "refund"]))
+    return_handling_result = fields.String(load_default="RETURN_RECEIVED", validate=validate.Length(min=1, max=60))
 
 
 class ShopSchema(_Strict):

@@ -38,6 +38,8 @@ class OrderLine:
     quantity: int
     unit_price: Decimal
     sku: str = ""               # the seller's own reference (bol: offer.reference), may be empty
+    # The buyer asked to cancel this line on the marketplace (bol: orderItem.cancellationRequest).
+    cancellation_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,56 @@ class ProcessResult:
         return self.status != "PENDING"
 
 
+# ---------------------------------------------------------------- stock, cancellations, returns
+@dataclass(frozen=True)
+class Offer:
+    """The seller's offer of one product on the marketplace (bol: an offer of an EAN)."""
+    offer_id: str
+    ean: str
+    reference: str = ""          # the seller's own reference (often the shop SKU)
+    stock: int | None = None     # what the marketplace has now, when it says
+    managed_by_retailer: bool | None = None
+
+
+@dataclass(frozen=True)
+class StockUpdate:
+    offer_id: str
+    amount: int                  # >= 0
+    # bol: True = "this is the sellable amount, subtract only orders placed after this update";
+    # we send the shop's stock minus what marketplace orders not yet in the shop reserve.
+    managed_by_retailer: bool = True
+
+
+@dataclass(frozen=True)
+class CancelItems:
+    """Our (the seller's) cancellation of order lines on the marketplace: whole lines."""
+    external_order_id: str
+    line_ids: tuple[str, ...]
+    reason_code: str             # bol: OUT_OF_STOCK, REQUESTED_BY_CUSTOMER, ...
+
+
+@dataclass(frozen=True)
+class MarketplaceReturn:
+    """One returned order line (bol: a return item, identified by its rmaId)."""
+    return_id: str
+    rma_id: str
+    external_order_id: str
+    line_id: str                 # the order line (bol: orderItemId)
+    quantity: int                # quantity the buyer returns
+    reason: str = ""
+    registered_at: datetime | None = None
+    handled: bool = False
+    handling_result: str | None = None
+    quantity_returned: int | None = None   # what the seller said came back, once handled
+
+
+@dataclass(frozen=True)
+class ReturnHandling:
+    rma_id: str
+    handling_result: str         # bol: RETURN_RECEIVED, EXCHANGE_PRODUCT, RETURN_DOES_NOT_MEET_CONDITIONS, ...
+    quantity_returned: int
+
+
 class MarketplacePort(Protocol):
     name: str
 
@@ -98,6 +150,32 @@ class MarketplacePort(Protocol):
 
     def check(self) -> None:
         """Cheap authenticated call; raises AuthError on bad credentials."""
+
+    # -- stock (issue 4)
+    def find_offers(self, *, eans: tuple[str, ...] = (), reference: str | None = None) -> list[Offer]:
+        """The seller's offers for these EANs (at most 50 a call on bol) or this reference."""
+
+    def list_offers(self) -> Iterator[Offer]:
+        """Every offer of the seller (all pages)."""
+
+    def update_stock(self, update: StockUpdate) -> ProcessResult:
+        """Set an offer's stock. Idempotent (the same amount twice is harmless), so a retry
+        after an unknown outcome may simply send it again."""
+
+    # -- cancellations (issue 4)
+    def cancel_items(self, request: CancelItems) -> ProcessResult:
+        """Cancel whole order lines. Raises Transient when the outcome is unknown."""
+
+    def find_cancellation_process(self, request: CancelItems) -> ProcessResult | None:
+        """After an unknown outcome: the process an earlier cancel_items of these lines started
+        (excluding failed ones), so a retry never cancels twice."""
+
+    # -- returns (issue 4)
+    def list_returns(self, *, handled: bool) -> Iterator[MarketplaceReturn]:
+        """Returns of retailer-fulfilled orders, open (handled=False) or handled (all pages)."""
+
+    def handle_return(self, handling: ReturnHandling) -> ProcessResult:
+        """Tell the marketplace how a returned line was handled. Raises Transient when unknown."""
 
 
 # ---------------------------------------------------------------- shop side
@@ -130,6 +208,43 @@ class ShopOrder:
     tracking: tuple[Tracking, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class ShopOrderLine:
+    """A line of a shop order we created: its shop line id and our marketplace line id."""
+    id: int
+    external_line_id: str | None     # meta `_orderbridge_line_id`, None on lines not ours
+    product_id: int | None
+    quantity: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class ShopProduct:
+    """A simple product or a variation, as stock sync sees it."""
+    id: int
+    parent_id: int | None
+    sku: str
+    ean: str                         # from the configured EAN meta key ("" when absent)
+    stock: int | None                # None when the shop does not manage this product's stock
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    shop_line_id: int
+    quantity: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ShopRefund:
+    id: int
+    amount: Decimal
+    reason: str
+    lines: tuple[RefundLine, ...] = ()
+    date_created: datetime | None = None
+
+
 class ShopPort(Protocol):
     def create_order(self, draft: ShopOrderDraft) -> ShopOrder:
         """Raises Transient when the outcome is unknown (then use find_order_by_ref)."""
@@ -148,6 +263,34 @@ class ShopPort(Protocol):
 
     def remove_webhooks(self, delivery_url: str) -> int:
         """Delete every webhook delivering to `delivery_url`; returns how many were deleted."""
+
+    # -- order lines, cancellations, notes, refunds (issue 4)
+    def order_lines(self, order_id: int) -> list[ShopOrderLine]: ...
+
+    def cancel_order(self, order_id: int, note: str) -> ShopOrder:
+        """Status cancelled (WooCommerce gives the reduced stock back) plus an order note.
+        Idempotent: an already cancelled order is returned as it is."""
+
+    def remove_lines(self, order_id: int, external_line_ids: tuple[str, ...], note: str) -> ShopOrder:
+        """Partial cancellation: those lines removed from the order and their stock given back,
+        plus an order note. Idempotent: lines already gone are skipped."""
+
+    def add_note(self, order_id: int, note: str) -> int:
+        """A private order note; returns its id."""
+
+    def create_refund(self, order_id: int, lines: tuple[RefundLine, ...], amount: Decimal, reason: str) -> ShopRefund:
+        """A refund record with `api_refund` off: no money moves without the merchant."""
+
+    def list_refunds(self, order_id: int) -> list[ShopRefund]: ...
+
+    # -- products and stock (issue 4)
+    def get_product(self, product_id: int) -> ShopProduct: ...
+
+    def products_modified_after(self, since: datetime) -> Iterator[ShopProduct]:
+        """Every product and variation modified at or after `since` (all pages)."""
+
+    def all_products(self) -> Iterator[ShopProduct]:
+        """Every product and variation with managed stock (for the reconcile)."""
 
 
 # ---------------------------------------------------------------- the job queue
