@@ -46,6 +46,7 @@ def shop_b(stack):
     [ext] = stack.bol.post("/_sandbox/orders", json={"client_id": OTHER_SELLER[0], "count": 1}).json()["order_ids"]
     stack.ctx.queue.poll_connection(conn_id)
     order_id = stack.wait_for(lambda: _order_id(stack, shop_id, ext), what="shop B's order")
+    state.wait_for_deliveries(10)      # B's own order.created webhook is in before the snapshot
     yield {"shop_id": shop_id, "connection_id": conn_id, "order_id": order_id, "external_id": ext}
     stop(server, thread)
 
@@ -62,9 +63,12 @@ def _snapshot(stack, shop_id: int):
         shop = s.get(models.Shop, shop_id)
         rows = [(c.id, c.name, c.enabled, c.credentials, c.poll_seconds) for c in
                 s.scalars(select(models.Connection).where(models.Connection.shop_id == shop_id))]
-        orders = [(o.id, o.status, o.version, o.manual_reason) for o in
+        # what the attacks could change; not `version`, which shop B's own webhooks move
+        orders = [(o.id, o.status, o.error, o.manual_reason) for o in
                   s.scalars(select(models.Order).where(models.Order.shop_id == shop_id))]
-        return (shop.status, shop.settings, shop.credentials, rows, orders)
+        bindings = [(b.id, b.state, b.attempts) for b in
+                    s.scalars(select(models.Binding).where(models.Binding.shop_id == shop_id))]
+        return (shop.status, shop.settings, shop.credentials, rows, orders, bindings)
 
 
 def test_every_admin_url_of_another_shop_is_not_found_and_changes_nothing(stack, merchant, shop_b):
