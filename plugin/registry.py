@@ -84,6 +84,20 @@ class AdapterRegistry:
         from adapters.woocommerce.install import AuthCallbackSchema
         return AuthCallbackSchema()
 
+    def cancel_reason_codes(self, marketplace: str) -> tuple[str, ...]:
+        """The reason codes the marketplace accepts for a seller's cancellation."""
+        if marketplace == "bol":
+            from adapters.bol.codes import CANCEL_REASON_CODES
+            return CANCEL_REASON_CODES
+        raise ValueError(f"unknown marketplace {marketplace!r}")
+
+    def return_handling_results(self, marketplace: str) -> tuple[str, ...]:
+        """How a return may be handled on the marketplace."""
+        if marketplace == "bol":
+            from adapters.bol.codes import RETURN_HANDLING_RESULTS
+            return RETURN_HANDLING_RESULTS
+        raise ValueError(f"unknown marketplace {marketplace!r}")
+
     def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder:
         from adapters.woocommerce.mapping import wc_to_shop_order
         keys = tuple((shop.settings or {}).get("tracking_meta_keys", []))

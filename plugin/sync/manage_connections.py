@@ -52,7 +52,7 @@ def get_connection(session, shop_id: int, connection_id: int) -> models.Connecti
 
 def save_connection(ctx: SyncContext, shop_id: int, connection_id: int | None, values: dict) -> int:
     """`values`: name, marketplace, poll_seconds, enabled, credentials (dict), api_url/token_url
-    (dev mode only; None otherwise). Raises ValidationError {field: [message]}; saves nothing then."""
+    (dev mode only; None otherwise), stock_buffer (units held back from the marketplace). Raises ValidationError {field: [message]}; saves nothing then."""
     schema = ctx.adapters.credentials_schema(values["marketplace"])
     with ctx.db.session() as s:
         conn = get_connection(s, shop_id, connection_id) if connection_id else None
@@ -79,7 +79,8 @@ def save_connection(ctx: SyncContext, shop_id: int, connection_id: int | None, v
             s.add(conn)
         conn.name = values["name"]
         conn.credentials = ctx.box.seal_json(credentials)
-        conn.settings = {k: values[k] for k in ("api_url", "token_url") if values.get(k)}
+        conn.settings = {**{k: values[k] for k in ("api_url", "token_url") if values.get(k)},
+                         "stock_buffer": int(values.get("stock_buffer") or 0)}
         conn.enabled = values["enabled"]
         if conn.poll_seconds != values["poll_seconds"]:
             conn.next_poll_at = first_poll_at(ctx, values["poll_seconds"])

@@ -107,6 +107,63 @@ def transporters_from_form(form, known_codes: frozenset[str]) -> dict:
     return values
 
 
+class SyncForm(_Form):
+    """Stock, cancellations and returns."""
+    stock_match_by = fields.String(required=True, validate=validate.OneOf(["ean", "sku"]))
+    ean_meta_key = fields.String(load_default="", validate=[validate.Length(max=100),
+                                                            validate.Regexp(r"^[A-Za-z0-9_\-]*$",
+                                                                            error="letters, digits, _ and - only")])
+    stock_reconcile_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=1440))
+    marketplace_cancellations = fields.Boolean(load_default=False)
+    cancel_reason_code = fields.String(required=True)
+    returns_poll_minutes = fields.Integer(required=True, validate=validate.Range(min=1, max=7 * 1440))
+    returns_action = fields.String(required=True, validate=validate.OneOf(["note", "refund"]))
+    return_handling_result = fields.String(required=True)
+
+
+def sync_from_form(form, current: dict, reason_codes: tuple[str, ...], handling_results: tuple[str, ...]) -> dict:
+    errors: dict = {}
+    try:
+        values = SyncForm().load({
+            "stock_match_by": form.get("stock_match_by", ""), "ean_meta_key": form.get("ean_meta_key", "").strip(),
+            "stock_reconcile_minutes": form.get("stock_reconcile_minutes", ""),
+            "marketplace_cancellations": form.get("marketplace_cancellations") == "on",
+            "cancel_reason_code": form.get("cancel_reason_code", ""),
+            "returns_poll_minutes": form.get("returns_poll_minutes", ""),
+            "returns_action": form.get("returns_action", ""),
+            "return_handling_result": form.get("return_handling_result", ""),
+        })
+    except ValidationError as exc:
+        errors, values = dict(exc.messages), None
+    if form.get("cancel_reason_code") not in reason_codes:
+        errors.setdefault("cancel_reason_code", ["choose one of the marketplace's reason codes"])
+    if form.get("return_handling_result") not in handling_results:
+        errors.setdefault("return_handling_result", ["choose one of the marketplace's handling results"])
+    if errors:
+        raise ValidationError(errors)
+    merged = dict(current)
+    merged.update(
+        stock_match_by=values["stock_match_by"], ean_meta_key=values["ean_meta_key"],
+        stock_reconcile_seconds=values["stock_reconcile_minutes"] * 60,
+        marketplace_cancellations=values["marketplace_cancellations"],
+        cancel_reason_code=values["cancel_reason_code"],
+        returns_poll_seconds=values["returns_poll_minutes"] * 60,
+        returns_action=values["returns_action"], return_handling_result=values["return_handling_result"],
+    )
+    return ShopSettingsSchema().load(merged)
+
+
+def sync_view(settings: dict) -> dict:
+    s = ShopSettingsSchema().load({k: v for k, v in settings.items() if k in ShopSettingsSchema().fields})
+    return {
+        "stock_match_by": s["stock_match_by"], "ean_meta_key": s["ean_meta_key"],
+        "stock_reconcile_minutes": s["stock_reconcile_seconds"] // 60,
+        "marketplace_cancellations": s["marketplace_cancellations"], "cancel_reason_code": s["cancel_reason_code"],
+        "returns_poll_minutes": s["returns_poll_seconds"] // 60, "returns_action": s["returns_action"],
+        "return_handling_result": s["return_handling_result"],
+    }
+
+
 def general_view(settings: dict) -> dict:
     """The stored settings in the form's units."""
     return {
@@ -129,6 +186,8 @@ class ConnectionForm(_Form):
     enabled = fields.Boolean(load_default=True)
     api_url = fields.String(load_default="", validate=validate.Length(max=300))
     token_url = fields.String(load_default="", validate=validate.Length(max=300))
+    # Units held back from the marketplace (sent = shop stock - reserved - buffer, never < 0).
+    stock_buffer = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100000))
 
     def __init__(self, *, dev_mode: bool, **kwargs):
         super().__init__(**kwargs)

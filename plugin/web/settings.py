@@ -46,7 +46,9 @@ def _render(status: int = 200, **extra):
         shop=shop, connections=connections, general=forms.general_view(settings),
         transporters=settings.get("transporters") or {"default": None, "rules": [], "use_provider_names": True},
         codes=sorted(_codes()), statuses=forms.WOO_STATUSES, new_statuses=forms.NEW_ORDER_STATUSES,
-        errors={}, retention_days=ctx.settings.retention_days,
+        errors={}, retention_days=ctx.settings.retention_days, sync=forms.sync_view(settings),
+        reason_codes=ctx.adapters.cancel_reason_codes("bol"),
+        handling_results=ctx.adapters.return_handling_results("bol"),
     )
     context.update(extra)
     return render_template("settings.html", **context), status
@@ -78,6 +80,23 @@ def _echo_general() -> dict:
             "completed_statuses": form.getlist("completed_statuses"),
             "new_order_status": form.get("new_order_status", ""), "order_prefix": form.get("order_prefix", ""),
             "test_mode": form.get("test_mode") == "on", "stock_sync": form.get("stock_sync") == "on"}
+
+
+@bp.post("/settings/sync")
+@shop_required
+def save_sync():
+    ctx = _ctx()
+    shop = signed_in_shop()
+    try:
+        settings = forms.sync_from_form(request.form, shop.settings or {}, ctx.adapters.cancel_reason_codes("bol"),
+                                        ctx.adapters.return_handling_results("bol"))
+    except ValidationError as exc:
+        echo = {k: request.form.get(k, "") for k in forms.SyncForm().fields}
+        echo["marketplace_cancellations"] = request.form.get("marketplace_cancellations") == "on"
+        return _render(400, errors=forms.field_errors(exc), sync=echo)
+    _store_settings(shop.id, settings)
+    flash("Stock, cancellation and return settings saved.", "ok")
+    return redirect(url_for("settings.index") + "#sync", code=303)
 
 
 @bp.post("/settings/transporters")
@@ -159,6 +178,7 @@ def _connection_form(marketplace: str, conn: models.Connection | None = None, va
         "credentials": _public_credentials(conn),
         "api_url": settings.get("api_url") or ("" if conn else ctx.settings.bol_api_url or ""),
         "token_url": settings.get("token_url") or ("" if conn else ctx.settings.bol_token_url or ""),
+        "stock_buffer": settings.get("stock_buffer", 0),
     }
     return render_template("connection.html", shop=signed_in_shop(), conn=conn, marketplace=marketplace,
                            fields=credential_fields(ctx, marketplace), values=values, errors=errors or {},
@@ -216,15 +236,17 @@ def _save(conn: models.Connection | None, marketplace: str):
     values = {"name": form.get("name", "").strip(), "poll_minutes": form.get("poll_minutes", ""),
               "enabled": form.get("enabled") == "on",
               "credentials": {f.name: form.get(f"cred_{f.name}", "").strip() for f in fields},
-              "api_url": form.get("api_url", "").strip(), "token_url": form.get("token_url", "").strip()}
+              "api_url": form.get("api_url", "").strip(), "token_url": form.get("token_url", "").strip(),
+              "stock_buffer": form.get("stock_buffer", "0").strip() or "0"}
     shown = {**values, "credentials": {f.name: values["credentials"][f.name] for f in fields if not f.secret}}
     try:
         checked = forms.ConnectionForm(dev_mode=ctx.settings.allow_private_urls).load(
-            {k: values[k] for k in ("name", "poll_minutes", "enabled", "api_url", "token_url")})
+            {k: values[k] for k in ("name", "poll_minutes", "enabled", "api_url", "token_url", "stock_buffer")})
         connection_id = save_connection(ctx, signed_in_shop().id, conn.id if conn else None, {
             "marketplace": marketplace, "name": checked["name"], "poll_seconds": checked["poll_minutes"] * 60,
             "enabled": checked["enabled"], "credentials": values["credentials"],
-            "api_url": checked.get("api_url"), "token_url": checked.get("token_url")})
+            "api_url": checked.get("api_url"), "token_url": checked.get("token_url"),
+            "stock_buffer": checked["stock_buffer"]})
     except ValidationError as exc:
         errors = forms.field_errors(exc)
         return _connection_form(marketplace, conn, values=shown, errors=errors, status=400)
