@@ -3,25 +3,50 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from adapters.bol import mapping
-from adapters.bol.client import DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, BolClient
-from adapters.errors import Rejected, Transient
-from plugin.sync.ports import MarketplaceOrder, OrderSummary, ProcessResult, ShipmentRequest
+from adapters.bol.client import DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, VENDOR_JSON_V11, BolClient
+from adapters.errors import NotFound, Rejected, Transient
+from plugin.sync.ports import (
+    CancelItems,
+    MarketplaceOrder,
+    MarketplaceReturn,
+    Offer,
+    OrderSummary,
+    ProcessResult,
+    ReturnHandling,
+    ShipmentRequest,
+    StockUpdate,
+)
 
 log = logging.getLogger(__name__)
 
-# shared-v10.json's name for the shipment event (`event-type` enum and ProcessStatus.eventType).
+# shared-v10.json's names for the events of the writes we make (`event-type` enum and
+# ProcessStatus.eventType); the entity id is the order item id, or the rma id for returns.
 SHIPMENT_EVENT_TYPE = "CREATE_SHIPMENT"
+CANCELLATION_EVENT_TYPE = "CANCEL_ORDER"
+RETURN_EVENT_TYPE = "HANDLE_RETURN_ITEM"
 
 # A runaway-pagination guard: 500 pages of 50 is far more open orders than any seller has.
 MAX_ORDER_PAGES = 500
-# How many pages of process statuses to scan for an earlier shipment (newest first, 50 a page).
+# How many pages of process statuses to scan for an earlier write (newest first, 50 a page).
 MAX_PROCESS_PAGES = 5
+# Offers (v11): 100 a page (the maximum `page-size`), at most 50 EANs a call (ports.find_offers),
+# and a guard of 2,000 pages (200,000 offers).
+OFFER_PAGE_SIZE = 100
+MAX_EANS_PER_CALL = 50
+MAX_OFFER_PAGES = 2000
+# Returns: 50 a page; 200 pages of open returns is far more than any seller has.
+MAX_RETURN_PAGES = 200
+MAX_REMEMBERED_RETURN_LINES = 10_000
+
+# update_stock's answer: v11 applies a PATCH before answering 204, so there is no process to follow.
+APPLIED = "SUCCESS"
 
 
 class BolConfigSchema(Schema):
@@ -54,6 +79,10 @@ class BolMarketplace:
 
     def __init__(self, client: BolClient):
         self.client = client
+        # (order id, EAN) -> order item id of returned items: an order's item ids never change, so
+        # a return seen again (open returns are listed on every poll) costs no second order read.
+        self._return_lines: dict[tuple[str, str], str] = {}
+        self._return_lines_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"BolMarketplace({self.client!r})"
@@ -89,16 +118,26 @@ class BolMarketplace:
         return mapping.process_result(payload)
 
     def process_status(self, process_id: str) -> ProcessResult:
-        return mapping.process_result(self.client.get(f"/shared/process-status/{process_id}"))
+        """One bol process, or several followed as one (a multi-line cancellation's id joins its
+        lines' process ids; see mapping.combined_process)."""
+        ids = mapping.split_process_id(process_id)
+        if not ids:
+            raise NotFound(f"bol process status {process_id!r}: no process id")
+        return mapping.combined_process([
+            mapping.process_result(self.client.get(f"/shared/process-status/{pid}")) for pid in ids])
 
     def find_shipment_process(self, request: ShipmentRequest) -> ProcessResult | None:
         """bol keys a shipment's process status by its first order item, so ask for that item's
         CREATE_SHIPMENT processes and take the newest one that did not fail."""
         if not request.line_ids:
             return None
+        return self._newest_active_process(request.line_ids[0], SHIPMENT_EVENT_TYPE)
+
+    def _newest_active_process(self, entity_id: str, event_type: str) -> ProcessResult | None:
+        """The newest process of this entity and event type that did not fail, or None."""
         for page in range(1, MAX_PROCESS_PAGES + 1):
             payload = self.client.get("/shared/process-status", params={
-                "entity-id": request.line_ids[0], "event-type": SHIPMENT_EVENT_TYPE, "page": page})
+                "entity-id": entity_id, "event-type": event_type, "page": page})
             found = mapping.newest_active_process(payload)
             if found is not None:
                 return found
@@ -116,6 +155,149 @@ class BolMarketplace:
             sleep(interval)
             result = self.process_status(process_id)
         return result
+
+    # ------------------------------------------------------------------ stock (Offers API v11)
+    def find_offers(self, *, eans: tuple[str, ...] = (), reference: str | None = None) -> list[Offer]:
+        """The seller's offers of these EANs (asked 50 at a time), or of this reference; both
+        together means both must match. Nothing asked, nothing found (no accidental full list)."""
+        eans = tuple(dict.fromkeys(e for e in eans if e))
+        if not eans and not reference:
+            return []
+        base = {"reference": reference} if reference else {}
+        chunks = [eans[n:n + MAX_EANS_PER_CALL] for n in range(0, len(eans), MAX_EANS_PER_CALL)] or [()]
+        found: list[Offer] = []
+        for chunk in chunks:
+            params = {**base, "eans": list(chunk)} if chunk else dict(base)
+            found.extend(self._offer_pages(params))
+        return found
+
+    def list_offers(self) -> Iterator[Offer]:
+        """Every offer of the seller, following bol's cursor page by page."""
+        yield from self._offer_pages({})
+
+    def _offer_pages(self, params: dict) -> Iterator[Offer]:
+        cursor: str | None = None
+        for _ in range(MAX_OFFER_PAGES):
+            query = {**params, "page-size": OFFER_PAGE_SIZE}
+            if cursor:
+                query["cursor"] = cursor
+            offers, cursor = mapping.offers_page(self.client.get("/retailer/offers", params=query,
+                                                                 media_type=VENDOR_JSON_V11))
+            yield from offers
+            if not cursor or not offers:
+                return
+        log.warning("bol %s: stopped listing offers after %d pages", self.client.client_id, MAX_OFFER_PAGES)
+
+    def get_offer(self, offer_id: str) -> Offer:
+        """One offer by id (NotFound when it is gone)."""
+        return mapping.offer(self.client.get(f"/retailer/offers/{offer_id}", media_type=VENDOR_JSON_V11))
+
+    def update_stock(self, update: StockUpdate) -> ProcessResult:
+        """PATCH the offer's stock (amount and managedByRetailer only). v11 applies it before it
+        answers 204, so the result is done at once: SUCCESS with no process id. Idempotent: after
+        a Transient (5xx, timeout, lost answer) send the same update again. One attempt here, never
+        retried in the adapter: RateLimited(retry_after) on 429 and Transient on 5xx go to the
+        caller, who coalesces and schedules; NotFound when the offer is gone; Rejected on 400."""
+        try:
+            body = mapping.stock_body(update)
+        except ValueError as exc:
+            raise Rejected(f"bol stock for offer {update.offer_id}: {exc}") from None
+        payload = self.client.patch(f"/retailer/offers/{update.offer_id}", body, media_type=VENDOR_JSON_V11)
+        if "processStatusId" in payload:      # should bol ever answer asynchronously again
+            return mapping.process_result(payload)
+        return ProcessResult(process_id="", status=APPLIED)
+
+    # ------------------------------------------------------------------ cancellations
+    def cancel_items(self, request: CancelItems) -> ProcessResult:
+        """Cancel whole order lines with the request's reason code. bol takes one order item a
+        call, so each line is its own PUT and process; the result follows them all as one (its id
+        joins theirs). A line that already has a cancellation that did not fail (an earlier,
+        unanswered attempt, or a cancellation done before) is not sent again: its process is
+        reused. So a retry never cancels twice, even when an earlier attempt got halfway.
+        Rejected for a request bol would refuse (before anything is sent); Transient when an
+        outcome is unknown (then find_cancellation_process, or simply cancel_items again)."""
+        try:
+            bodies = mapping.cancellation_bodies(request)
+        except ValueError as exc:
+            raise Rejected(f"bol cancellation for order {request.external_order_id}: {exc}") from None
+        results = []
+        for line_id, body in zip(request.line_ids, bodies, strict=True):
+            earlier = self._newest_active_process(line_id, CANCELLATION_EVENT_TYPE)
+            if earlier is not None:
+                results.append(earlier)
+                continue
+            payload = self.client.put("/retailer/orders/cancellation", body)
+            if "processStatusId" not in payload:
+                raise Transient(f"bol cancellation of order item {line_id}: answer without process status")
+            results.append(mapping.process_result(payload))
+        return mapping.combined_process(results)
+
+    def find_cancellation_process(self, request: CancelItems) -> ProcessResult | None:
+        """The cancellation an earlier cancel_items started, when every line has one that did not
+        fail (newest first, as find_shipment_process); None otherwise (then cancel_items again
+        sends only the lines that have none)."""
+        if not request.line_ids:
+            return None
+        results = []
+        for line_id in request.line_ids:
+            found = self._newest_active_process(line_id, CANCELLATION_EVENT_TYPE)
+            if found is None:
+                return None
+            results.append(found)
+        return mapping.combined_process(results)
+
+    # ------------------------------------------------------------------ returns
+    def list_returns(self, *, handled: bool) -> Iterator[MarketplaceReturn]:
+        """Returns of retailer-fulfilled orders, open or handled, page by page. bol's return items
+        name the order and the EAN but not the order item: a returned item's order is read once
+        (GET /retailer/orders/{id}, remembered by this adapter) to find the line; line_id is ""
+        when it cannot be found. Reads are retried (429 after Retry-After); what still fails
+        raises (RateLimited, Transient, AuthError)."""
+        for page in range(1, MAX_RETURN_PAGES + 1):
+            payload = self.client.get("/retailer/returns", params={
+                "handled": "true" if handled else "false", "fulfilment-method": "FBR", "page": page})
+            if not payload.get("returns"):
+                return
+            self._resolve_return_lines(mapping.return_keys(payload))
+            with self._return_lines_lock:
+                lines = dict(self._return_lines)
+            yield from mapping.marketplace_returns(payload, lines)
+        log.warning("bol %s: stopped listing returns after %d pages", self.client.client_id, MAX_RETURN_PAGES)
+
+    def _resolve_return_lines(self, keys: list[tuple[str, str]]) -> None:
+        unknown = [key for key in keys if key[0] and key not in self._return_lines]
+        for order_id in dict.fromkeys(order_id for order_id, _ in unknown):
+            try:
+                order = self.client.get(f"/retailer/orders/{order_id}")
+            except NotFound:
+                log.warning("bol %s: order %s of a return not found", self.client.client_id, order_id)
+                continue
+            with self._return_lines_lock:
+                for key in unknown:
+                    line_id = mapping.line_id_for(order, key[1]) if key[0] == order_id else ""
+                    if line_id:
+                        self._return_lines[key] = line_id
+                while len(self._return_lines) > MAX_REMEMBERED_RETURN_LINES:     # oldest first
+                    del self._return_lines[next(iter(self._return_lines))]
+
+    def handle_return(self, handling: ReturnHandling) -> ProcessResult:
+        """Handle one return item (by rma id) with a handling result and the quantity that came
+        back; returns bol's (usually PENDING) process. Rejected for what bol would refuse (before
+        sending); Transient when the outcome is unknown: then find_return_process. Handling the
+        same item again with the same values changes nothing on bol, so a resend is harmless."""
+        try:
+            body = mapping.return_handling_body(handling)
+        except ValueError as exc:
+            raise Rejected(f"bol return {handling.rma_id}: {exc}") from None
+        payload = self.client.put(f"/retailer/returns/{handling.rma_id}", body)
+        if "processStatusId" not in payload:
+            raise Transient(f"bol return {handling.rma_id}: answer without process status")
+        return mapping.process_result(payload)
+
+    def find_return_process(self, handling: ReturnHandling) -> ProcessResult | None:
+        """After an unknown outcome: the newest HANDLE_RETURN_ITEM process of this rma id that did
+        not fail (not part of the port; bol keys these processes by rma id)."""
+        return self._newest_active_process(str(handling.rma_id), RETURN_EVENT_TYPE)
 
     # ------------------------------------------------------------------ health
     def check(self) -> None:

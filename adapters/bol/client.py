@@ -22,6 +22,9 @@ from adapters.http import DEFAULT_TIMEOUT, make_client, send, with_retries
 log = logging.getLogger(__name__)
 
 VENDOR_JSON = "application/vnd.retailer.v10+json"
+# The Offers API is at v11 (offers-v11.json); v10's offer endpoints, the stock PUT included, are
+# deprecated. Calls under /retailer/offers ask for and send this media type instead.
+VENDOR_JSON_V11 = "application/vnd.retailer.v11+json"
 DEFAULT_BASE_URL = "https://api.bol.com"
 DEFAULT_TOKEN_URL = "https://login.bol.com/token"
 
@@ -79,17 +82,25 @@ class BolClient:
         return f"BolClient(client_id={self.client_id!r}, base_url={self.base_url!r})"
 
     # ------------------------------------------------------------------ public calls
-    def get(self, path: str, params: dict | None = None) -> dict:
-        """A safe read: retried with jittered backoff on 429 (after Retry-After), 5xx and timeouts."""
-        response = with_retries(lambda: self._authed("GET", path, params=params), **self._retry)
+    def get(self, path: str, params: dict | None = None, *, media_type: str = VENDOR_JSON) -> dict:
+        """A safe read: retried with jittered backoff on 429 (after Retry-After), 5xx and timeouts.
+        A list value in `params` is sent as the parameter repeated (OpenAPI's form/explode)."""
+        headers = None if media_type == VENDOR_JSON else {"Accept": media_type}
+        response = with_retries(lambda: self._authed("GET", path, params=params, headers=headers), **self._retry)
         return _json(response)
 
     def post(self, path: str, body: dict) -> dict:
         """A write. Never retried here: after a Transient the caller must find out whether the
         first attempt took effect (bol: the process status) before sending again."""
-        response = self._authed("POST", path, content=json.dumps(body).encode(),
-                                headers={"Content-Type": VENDOR_JSON})
-        return _json(response)
+        return self._write("POST", path, body, VENDOR_JSON)
+
+    def put(self, path: str, body: dict) -> dict:
+        """A write, like post (never retried here)."""
+        return self._write("PUT", path, body, VENDOR_JSON)
+
+    def patch(self, path: str, body: dict, *, media_type: str = VENDOR_JSON) -> dict:
+        """A write, like post (never retried here); {} for a 204."""
+        return self._write("PATCH", path, body, media_type)
 
     def fetch_token(self) -> None:
         """Get a fresh token now (also the cheapest proof that the credentials are right)."""
@@ -105,6 +116,13 @@ class BolClient:
         self.close()
 
     # ------------------------------------------------------------------ internals
+    def _write(self, method: str, path: str, body: dict, media_type: str) -> dict:
+        headers = {"Content-Type": media_type}
+        if media_type != VENDOR_JSON:
+            headers["Accept"] = media_type
+        response = self._authed(method, path, content=json.dumps(body).encode(), headers=headers)
+        return _json(response)
+
     def _authed(self, method: str, path: str, headers: dict | None = None, **kwargs) -> httpx.Response:
         """One call with a bearer token; on 401 (token expired or revoked early) fetch a new
         token and try exactly once more. A 401 means bol did not process the call, so repeating

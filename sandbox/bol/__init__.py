@@ -1,4 +1,5 @@
-"""A faithful fake of the bol.com Retailer API v10 (orders, shipments, process status), for tests.
+"""A faithful fake of the bol.com Retailer API v10 (orders, shipments, cancellations, returns,
+process status) and Offers API v11 (offers and stock), for tests.
 
     from sandbox.bol import BolState, create_app
     from sandbox.bol.server import serve

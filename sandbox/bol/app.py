@@ -1,11 +1,21 @@
-"""The Flask app of the fake bol.com Retailer API v10."""
+"""The Flask app of the fake bol.com Retailer API v10 (and the Offers API v11)."""
 
 from __future__ import annotations
 
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox.bol import auth, control, gateway, orders, process_status, shipments
+from sandbox.bol import (
+    auth,
+    cancellations,
+    control,
+    gateway,
+    offers,
+    orders,
+    process_status,
+    returns,
+    shipments,
+)
 from sandbox.bol.responses import problem
 from sandbox.bol.state import BolState
 
@@ -16,7 +26,8 @@ def create_app(state: BolState | None = None) -> Flask:
     app = Flask("sandbox.bol")
     app.config["BOL_STATE"] = state if state is not None else BolState()
     gateway.install(app, app.config["BOL_STATE"])
-    for bp in (auth.bp, orders.bp, shipments.bp, process_status.bp, control.bp):
+    for bp in (auth.bp, cancellations.bp, orders.bp, shipments.bp, process_status.bp, offers.bp, returns.bp,
+               control.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(HTTPException)

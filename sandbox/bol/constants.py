@@ -5,8 +5,16 @@ Kept in one place so the sandbox and its tests agree on what "real bol" accepts.
 
 from __future__ import annotations
 
-# Every /retailer and /shared call must ask for, and is answered in, this vendor media type.
+# Every /retailer and /shared call must ask for, and is answered in, this vendor media type ...
 VENDOR_JSON = "application/vnd.retailer.v10+json"
+# ... except the Offers API v11 (offers-v11.json): /retailer/offers speaks v11. The fake serves only
+# v11 there (v10's offer endpoints, the stock PUT included, are deprecated), so a v10 Accept is 406.
+VENDOR_JSON_V11 = "application/vnd.retailer.v11+json"
+
+
+def media_type_for(path: str) -> str:
+    """The vendor media type a path is asked for and answered in."""
+    return VENDOR_JSON_V11 if path == "/retailer/offers" or path.startswith("/retailer/offers/") else VENDOR_JSON
 
 PROBLEM_TYPE = "https://api.bol.com/problems"
 
@@ -21,6 +29,10 @@ MAX_SHIPMENT_REFERENCE = 90
 # parameter and the ProcessStatus example). Older bol versions called it CONFIRM_SHIPMENT; that
 # value is not in the v10 enum, so the fake rejects it like any other unknown event type.
 SHIPMENT_EVENT_TYPE = "CREATE_SHIPMENT"
+
+# Process event types of the other asynchronous writes the fake serves (shared-v10.json enum).
+CANCELLATION_EVENT_TYPE = "CANCEL_ORDER"
+RETURN_EVENT_TYPE = "HANDLE_RETURN_ITEM"
 
 # The `event-type` enum of GET /shared/process-status (shared-v10.json).
 EVENT_TYPES = frozenset({
@@ -42,16 +54,50 @@ TRANSPORTER_CODES = frozenset({
     "LOGOIX", "PACKS", "COURIER", "RJP", "PACKS_SAMEDAY", "DHL_SD", "BUDBEE", "TRUNKRS", "DPD-TR",
 })
 
+# PUT /retailer/orders/cancellation: CancellationRequest.orderItems has minItems 1, maxItems 1 ("the
+# list can only take one item"), and OrderItemCancellation.reasonCode is this enum (retailer-v10.json).
+MAX_CANCELLATION_ITEMS = 1
+CANCELLATION_REASONS = (
+    "OUT_OF_STOCK", "REQUESTED_BY_CUSTOMER", "BAD_CONDITION", "HIGHER_SHIPCOST", "INCORRECT_PRICE",
+    "NOT_AVAIL_IN_TIME", "NO_BOL_GUARANTEE", "ORDERED_TWICE", "RETAIN_ITEM", "TECH_ISSUE",
+    "UNFINDABLE_ITEM", "OTHER",
+)
+
+# PUT /retailer/returns/{rma-id}: ReturnRequest.handlingResult enum and quantityReturned 1..9999.
+# STILL_APPROVED only changes the result of a return that was already handled.
+HANDLING_RESULTS = (
+    "RETURN_RECEIVED", "EXCHANGE_PRODUCT", "RETURN_DOES_NOT_MEET_CONDITIONS", "REPAIR_PRODUCT",
+    "CUSTOMER_KEEPS_PRODUCT_PAID", "STILL_APPROVED",
+)
+MAX_QUANTITY_RETURNED = 9999
+# What bol's processing makes of a handling result (ReturnProcessingResult.processingResult is
+# ACCEPTED, REJECTED or CANCELLED; CANCELLED is bol's own, e.g. a failed return label).
+REJECTING_RESULTS = frozenset({"RETURN_DOES_NOT_MEET_CONDITIONS"})
+
+# GET /retailer/offers (offers-v11.json): `page-size` 1..100; the spec gives no default and no bound
+# on `eans`. The fake pages by 50 unless asked, and refuses more than 50 EANs a call (the bound the
+# ports promise callers; bol has not published one).
+OFFER_PAGE_SIZE = 50
+MAX_OFFER_PAGE_SIZE = 100
+MAX_OFFER_EANS = 50
+
 # Endpoint groups that get their own rate-limit bucket per seller; bol publishes limits per
-# group of endpoints rather than one global limit.
-RATE_GROUPS = ("orders", "shipments", "process-status", "other")
+# endpoint (method and path) rather than one global limit, and limits offer updates per seller.
+RATE_GROUPS = ("orders", "cancellations", "shipments", "process-status", "offers", "offer-updates",
+               "returns", "return-updates", "other")
 
 
-def rate_group(path: str) -> str:
+def rate_group(path: str, method: str = "GET") -> str:
+    if path == "/retailer/orders/cancellation":
+        return "cancellations"
     if path.startswith("/retailer/orders"):
         return "orders"
     if path.startswith("/retailer/shipments"):
         return "shipments"
     if path.startswith("/shared/process-status"):
         return "process-status"
+    if path == "/retailer/offers" or path.startswith("/retailer/offers/"):
+        return "offers" if method == "GET" else "offer-updates"
+    if path == "/retailer/returns" or path.startswith("/retailer/returns/"):
+        return "returns" if method == "GET" else "return-updates"
     return "other"

@@ -16,6 +16,11 @@ class Faults:
     fail_after_commit_next: int = 0      # the next N shipment POSTs take effect, then answer 500
     garble_after_commit_next: int = 0    # ... take effect, then answer 202 with a body that is no
                                          # process status (a JSON array, as a broken proxy might)
+    # The same "took effect, answer lost (500)" for the other writes, each with its own counter so
+    # a test aims at exactly one kind of call:
+    cancellation_fail_after_commit_next: int = 0   # PUT /retailer/orders/cancellation
+    return_fail_after_commit_next: int = 0         # PUT /retailer/returns/{rma-id}
+    offer_fail_after_commit_next: int = 0          # PATCH /retailer/offers/{offer-id} (stock applied)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,7 +10,7 @@ import time
 
 from flask import Flask, g, request
 
-from sandbox.bol.constants import VENDOR_JSON, rate_group
+from sandbox.bol.constants import media_type_for, rate_group
 from sandbox.bol.responses import problem
 from sandbox.bol.state import BolState
 
@@ -42,12 +42,13 @@ def install(app: Flask, state: BolState) -> None:
         g.seller = seller
 
         accepted = [mime for mime, quality in request.accept_mimetypes if quality > 0]
-        if VENDOR_JSON not in accepted:
-            return problem(406, f"The Accept header must be {VENDOR_JSON}.")
+        wanted = media_type_for(request.path)
+        if wanted not in accepted:
+            return problem(406, f"The Accept header must be {wanted}.")
 
         retry_after = _forced_rate_limit(state)
         if retry_after is None:
-            retry_after = state.take_rate_token(seller, rate_group(request.path)) or None
+            retry_after = state.take_rate_token(seller, rate_group(request.path, request.method)) or None
         if retry_after is not None:
             with state.lock:
                 state.stats.rate_limited += 1

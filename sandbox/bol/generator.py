@@ -55,6 +55,14 @@ PRODUCTS = (
 )
 EXTRA_INFO = ("", "", "", "", "Achterom", "Bel aanbellen bij buren", "Appartement 3e etage")
 SALUTATIONS = ("MALE", "FEMALE", "UNKNOWN")
+# (mainReason, detailedReason) pairs from retailer-v10.json's ReturnReason table.
+RETURN_REASONS = (
+    ("Verkeerde maat of afmeting", "Te groot"), ("Verkeerde maat of afmeting", "Te klein"),
+    ("Verkeerd besteld", "Dubbel besteld"), ("Verkeerd besteld", "Artikel had ik toch niet nodig"),
+    ("Artikel werkt niet", None), ("Klacht over artikel", "Kwaliteit valt tegen"),
+    ("Klacht over de bezorging", "Verpakking is beschadigd"), ("Elders goedkoper", None),
+    ("Anders", "Ik heb me bedacht"),
+)
 TIME_FRAMES = ("REGULAR", "REGULAR", "REGULAR", "EVENING", "SUNDAY")
 
 CENT = Decimal("0.01")
@@ -161,7 +169,7 @@ def random_order(rng: random.Random, *, seller: str, next_item_id: Callable[[], 
             order_item_id=next_item_id(),
             ean=ean13(rng),
             title=rng.choice(PRODUCTS),
-            offer_id=_uuid(rng),
+            offer_id=uuid4(rng),
             offer_reference=rng.choice((None, f"SKU-{rng.randint(1000, 99999)}", f"WC-{rng.randint(10, 9999)}")),
             quantity=quantity,
             unit_price=unit_price,
@@ -181,6 +189,7 @@ def random_order(rng: random.Random, *, seller: str, next_item_id: Callable[[], 
     )
 
 
-def _uuid(rng: random.Random) -> str:
+def uuid4(rng: random.Random) -> str:
+    """A version-4-shaped UUID drawn from `rng` (bol's offer ids are UUIDs)."""
     h = f"{rng.getrandbits(128):032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"

@@ -1,4 +1,4 @@
-"""How bol settles a shipment asynchronously.
+"""How bol settles shipments, cancellations and return handlings asynchronously.
 
 POST /retailer/shipments only checks the request's shape and answers 202 PENDING; whether the
 shipment is possible (known item of this seller, still open, known transporter) is decided later
@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sandbox.bol.constants import TRANSPORTER_CODES
+from sandbox.bol.constants import REJECTING_RESULTS, TRANSPORTER_CODES
 from sandbox.bol.records import OrderItem, Process
 
 if TYPE_CHECKING:
@@ -77,3 +77,63 @@ def _plan(state: BolState, seller: str, body: dict) -> tuple[str | None, list[tu
     if len({item.order_item_id for item, _ in plan}) != len(plan):
         return "An order item may appear only once in a shipment.", []
     return None, plan
+
+
+# ------------------------------------------------------------------ cancellations
+def settle_cancellation(state: BolState, process: Process, now: datetime) -> None:
+    """PUT /retailer/orders/cancellation, decided: the item's whole open quantity is cancelled, or
+    FAILURE when the item is unknown (or another seller's), fulfilled by bol, or has nothing open
+    (already shipped, or already cancelled)."""
+    entry = process.payload["orderItems"][0]
+    item_id = entry["orderItemId"]
+    found = state.find_item(item_id)
+    if found is None or found[0].seller != process.seller:
+        return _fail(process, f"Order item {item_id} could not be found.")
+    _, item = found
+    if item.fulfilment_method != "FBR":
+        return _fail(process, f"Order item {item_id} is fulfilled by bol.com and cannot be cancelled by the retailer.")
+    if item.open_quantity <= 0:
+        if item.quantity_shipped > 0 and item.quantity_cancelled == 0:
+            return _fail(process, f"Order item {item_id} has already been shipped and cannot be cancelled.")
+        if item.quantity_shipped == 0:
+            return _fail(process, f"Order item {item_id} has already been cancelled.")
+        return _fail(process, f"Order item {item_id} has already been shipped or cancelled.")
+    item.quantity_cancelled += item.open_quantity
+    item.latest_changed = now
+    process.status = "SUCCESS"
+
+
+# ------------------------------------------------------------------ returns
+def settle_return(state: BolState, process: Process, now: datetime) -> None:
+    """PUT /retailer/returns/{rma-id}, decided: the return item is handled with one more
+    processing result, or FAILURE for an unknown (or another seller's) rma id, a quantity above
+    what the buyer sends back, or STILL_APPROVED on a return that was never handled."""
+    body = process.payload
+    rma_id = process.entity_id
+    found = state.find_return_item(rma_id)
+    if found is None or found[0].seller != process.seller:
+        return _fail(process, f"Return item with rma id {rma_id} could not be found.")
+    _, item = found
+    result, quantity = body["handlingResult"], body["quantityReturned"]
+    if quantity > item.expected_quantity:
+        return _fail(process, f"Quantity returned {quantity} exceeds the expected quantity {item.expected_quantity} "
+                              f"of return item {rma_id}.")
+    if result == "STILL_APPROVED" and not item.handled:
+        return _fail(process, f"Return item {rma_id} has not been handled yet; STILL_APPROVED only changes a "
+                              "handled return.")
+    latest = item.processing_results[-1] if item.processing_results else None
+    if not (latest and latest["handlingResult"] == result and latest["quantity"] == quantity):
+        # Handling again with the same result and quantity changes nothing (a resend is harmless).
+        item.processing_results.append({
+            "quantity": quantity,
+            "processingResult": "REJECTED" if result in REJECTING_RESULTS else "ACCEPTED",
+            "handlingResult": result,
+            "processingDateTime": now.isoformat(timespec="seconds"),
+        })
+    item.handled = True
+    process.status = "SUCCESS"
+
+
+def _fail(process: Process, message: str) -> None:
+    process.status = "FAILURE"
+    process.error_message = message

@@ -17,14 +17,31 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal
 
 from sandbox.bol import generator
-from sandbox.bol.constants import SHIPMENT_EVENT_TYPE
+from sandbox.bol.constants import CANCELLATION_EVENT_TYPE, RETURN_EVENT_TYPE, SHIPMENT_EVENT_TYPE
 from sandbox.bol.faults import Faults
-from sandbox.bol.processing import settle_shipment
+from sandbox.bol.processing import settle_cancellation, settle_return, settle_shipment
 from sandbox.bol.ratelimit import TokenBucket
-from sandbox.bol.records import Order, OrderItem, Process, ShipmentReceived
+from sandbox.bol.records import (
+    Offer,
+    Order,
+    OrderItem,
+    Process,
+    Return,
+    ReturnItem,
+    ShipmentReceived,
+    StockUpdateReceived,
+    WriteReceived,
+)
+
+SETTLERS = {
+    SHIPMENT_EVENT_TYPE: settle_shipment,
+    CANCELLATION_EVENT_TYPE: settle_cancellation,
+    RETURN_EVENT_TYPE: settle_return,
+}
 
 
 def _amsterdam() -> tzinfo:
@@ -94,11 +111,21 @@ class BolState:
         self.processes: dict[str, Process] = {}
         self.shipments: dict[str, dict] = {}                # applied shipments by shipment id
         self.shipments_received: list[ShipmentReceived] = []
+        self.cancellations_received: list[WriteReceived] = []
+        self.offers: dict[str, Offer] = {}                  # by offer id, in creation order
+        self.stock_updates_received: list[StockUpdateReceived] = []
+        self.returns: dict[str, Return] = {}                # by return id, in registration order
+        self.return_items: dict[str, tuple[str, ReturnItem]] = {}    # rma id -> (return id, item)
+        self.return_handlings_received: list[WriteReceived] = []
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        # Per rate group (constants.RATE_GROUPS) overrides of (rate_per_second, rate_burst).
+        self.group_rates: dict[str, tuple[float, int]] = {}
 
         self._item_ids = itertools.count(2012345678)
         self._process_ids = itertools.count(1000001)
         self._shipment_ids = itertools.count(870000001)
+        self._return_ids = itertools.count(15000001)
+        self._rma_ids = itertools.count(31000001)
 
     # ------------------------------------------------------------------ time
     def now(self) -> datetime:
@@ -146,9 +173,10 @@ class BolState:
         """0 when the call may proceed, else the Retry-After seconds."""
         with self.lock:
             now = time.monotonic()
+            rate, burst = self.group_rates.get(group, (self.rate_per_second, self.rate_burst))
             bucket = self.buckets.get((seller, group))
-            if bucket is None or bucket.rate != self.rate_per_second or bucket.burst != self.rate_burst:
-                bucket = self.buckets[(seller, group)] = TokenBucket(self.rate_per_second, self.rate_burst, now)
+            if bucket is None or bucket.rate != rate or bucket.burst != burst:
+                bucket = self.buckets[(seller, group)] = TokenBucket(rate, burst, now)
             return bucket.take(now)
 
     def configure_faults(self, **changes) -> dict:
@@ -163,20 +191,65 @@ class BolState:
 
     # ------------------------------------------------------------------ orders
     def add_random_orders(self, client_id: str, count: int, *, fulfilment_method: str = "FBR",
-                          items_per_order: int | None = None) -> list[Order]:
+                          items_per_order: int | None = None, from_offers: bool = False,
+                          lines: list[dict] | None = None) -> list[Order]:
+        """Random orders. `from_offers`: every item is one of the seller's offers (its EAN, title,
+        offer id and reference), so stock and correctedStock follow. `lines`: one order of exactly
+        these items, each {"offer_id" or "ean": an offer of the seller, "quantity": n >= 1}
+        (ValueError when an offer is unknown). The order is placed now, after any stock update so
+        far, so a managed-by-retailer offer's correctedStock counts it."""
         with self.lock:
             if client_id not in self.sellers:
                 raise KeyError(client_id)
+            chosen: list[list[tuple[Offer, int | None]]] = []
+            if lines is not None:
+                chosen = [[(self._offer_for_line(client_id, line), line.get("quantity", 1)) for line in lines]]
+                count, items_per_order = 1, len(lines)
+            elif from_offers:
+                mine = [o for o in self.offers.values() if o.seller == client_id]
+                if not mine:
+                    raise ValueError(f"seller {client_id!r} has no offers")
             created = []
-            for _ in range(count):
+            for n in range(count):
                 order = generator.random_order(
                     self.rng, seller=client_id, next_item_id=self.next_item_id,
                     fulfilment_method=fulfilment_method, items_per_order=items_per_order, now=self.now())
                 while order.order_id in self.orders:   # astronomically rare, but ids must be unique
                     order.order_id = generator.order_id(self.rng)
+                if lines is not None or from_offers:
+                    picks = chosen[n] if lines is not None else [(self.rng.choice(mine), None) for _ in order.items]
+                    self._fill_from_offers(order, picks)
                 self.add_order(order)
                 created.append(order)
             return created
+
+    def _offer_for_line(self, seller: str, line: dict) -> Offer:
+        if not isinstance(line, dict):
+            raise ValueError("every line must be an object")
+        quantity = line.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ValueError("quantity must be an integer >= 1")
+        if line.get("offer_id"):
+            offer = self.offers.get(str(line["offer_id"]))
+        else:
+            offer = self.offer_for_ean(seller, str(line.get("ean") or ""))
+        if offer is None or offer.seller != seller:
+            raise ValueError(f"no offer of {seller!r} for {line!r}; POST /_sandbox/offers first")
+        return offer
+
+    def _fill_from_offers(self, order: Order, picks: list[tuple[Offer, int | None]]) -> None:
+        # Ordered now (not at a random moment of the last day), so "placed after the last stock
+        # update" means what it says.
+        order.placed_at = self.now()
+        for item, (offer, quantity) in zip(order.items, picks, strict=True):
+            item.ean, item.title = offer.ean, offer.title
+            item.offer_id, item.offer_reference = offer.offer_id, offer.reference
+            item.unit_price = offer.unit_price
+            if quantity is not None:
+                item.quantity = quantity
+            item.commission = generator.commission(item.unit_price, item.quantity)
+            item.latest_changed = order.placed_at
+            item.latest_delivery_date = (order.placed_at + timedelta(days=2)).date()
 
     def add_order(self, order: Order) -> None:
         with self.lock:
@@ -213,18 +286,23 @@ class BolState:
 
     # ------------------------------------------------------------------ processes
     def start_shipment(self, seller: str, body: dict) -> Process:
+        entity_id = body["orderItems"][0]["orderItemId"]
+        return self.start_process(seller, entity_id, SHIPMENT_EVENT_TYPE,
+                                  f"Create shipment for order item {entity_id}.", body)
+
+    def start_process(self, seller: str, entity_id: str, event_type: str, description: str,
+                      payload: dict) -> Process:
         with self.lock:
             now = self.clock()
-            entity_id = body["orderItems"][0]["orderItemId"]
             process = Process(
                 process_id=str(next(self._process_ids)),
                 seller=seller,
                 entity_id=entity_id,
-                event_type=SHIPMENT_EVENT_TYPE,
-                description=f"Create shipment for order item {entity_id}.",
+                event_type=event_type,
+                description=description,
                 created_at=now,
                 ready_at=now + self.process_delay,
-                payload=body,
+                payload=payload,
             )
             self.processes[process.process_id] = process
             return process
@@ -235,8 +313,9 @@ class BolState:
             now = self.clock()
             for process in self.processes.values():     # dicts keep creation order
                 if process.status == "PENDING" and process.ready_at <= now:
-                    if process.event_type == SHIPMENT_EVENT_TYPE:
-                        settle_shipment(self, process, self.now())
+                    settler = SETTLERS.get(process.event_type)
+                    if settler is not None:
+                        settler(self, process, self.now())
 
     def get_process(self, seller: str, process_id: str) -> Process | None:
         with self.lock:
@@ -290,3 +369,197 @@ class BolState:
                     "error_message": process.error_message if process else None,
                 })
             return log
+
+    # ------------------------------------------------------------------ offers (v11)
+    def add_offer(self, seller: str, ean: str, *, reference: str | None = None, title: str | None = None,
+                  stock: int = 0, managed_by_retailer: bool = True, unit_price: Decimal | None = None,
+                  fulfilment_method: str = "FBR") -> Offer:
+        """KeyError for an unknown seller; ValueError when the seller already offers this EAN (bol
+        keeps one offer per EAN and condition, and the fake only has condition NEW)."""
+        with self.lock:
+            if seller not in self.sellers:
+                raise KeyError(seller)
+            if self.offer_for_ean(seller, ean) is not None:
+                raise ValueError(f"seller {seller!r} already has an offer for EAN {ean}")
+            now = self.now()
+            offer = Offer(
+                offer_id=generator.uuid4(self.rng), seller=seller, ean=ean,
+                title=title or self.rng.choice(generator.PRODUCTS), reference=reference,
+                unit_price=unit_price if unit_price is not None else generator.price(self.rng),
+                stock_amount=stock, managed_by_retailer=managed_by_retailer,
+                stock_updated_at=now, last_modified=now, fulfilment_method=fulfilment_method,
+            )
+            self.offers[offer.offer_id] = offer
+            return offer
+
+    def add_random_offers(self, seller: str, count: int) -> list[Offer]:
+        with self.lock:
+            created = []
+            for _ in range(count):
+                ean = generator.ean13(self.rng)
+                while self.offer_for_ean(seller, ean) is not None:
+                    ean = generator.ean13(self.rng)
+                created.append(self.add_offer(seller, ean, reference=f"SKU-{self.rng.randint(1000, 99999)}",
+                                              stock=self.rng.randint(0, 50)))
+            return created
+
+    def offer_for_ean(self, seller: str, ean: str) -> Offer | None:
+        with self.lock:
+            return next((o for o in self.offers.values() if o.seller == seller and o.ean == ean), None)
+
+    def offers_of(self, seller: str) -> list[Offer]:
+        with self.lock:
+            return [o for o in self.offers.values() if o.seller == seller]
+
+    def get_offer(self, seller: str, offer_id: str) -> Offer | None:
+        with self.lock:
+            offer = self.offers.get(offer_id)
+            return offer if offer is not None and offer.seller == seller else None
+
+    def corrected_stock(self, offer: Offer) -> int:
+        """offers-v11.json, Stock.correctedStock: the stock after open orders. managedByRetailer
+        true: only open orders placed after the last offer update count; false: all open orders.
+        Never below 0 (at 0 the offer is no longer for sale)."""
+        return self.corrected_stocks([offer])[offer.offer_id]
+
+    def corrected_stocks(self, offers: list[Offer]) -> dict[str, int]:
+        """corrected_stock of many offers in one pass over the orders (offer id -> value)."""
+        with self.lock:
+            self.settle()
+            wanted = {o.offer_id: o for o in offers}
+            reserved = dict.fromkeys(wanted, 0)
+            for order in self.orders.values():
+                for item in order.items:
+                    offer = wanted.get(item.offer_id)
+                    if offer is None or order.seller != offer.seller or item.fulfilment_method != "FBR":
+                        continue
+                    if offer.managed_by_retailer and order.placed_at <= offer.stock_updated_at:
+                        continue
+                    reserved[offer.offer_id] += item.open_quantity
+            return {oid: max(0, o.stock_amount - reserved[oid]) for oid, o in wanted.items()}
+
+    def record_stock_update(self, record: StockUpdateReceived) -> None:
+        with self.lock:
+            self.stock_updates_received.append(record)
+
+    # ------------------------------------------------------------------ buyer cancellation requests
+    def request_cancellation(self, order_id: str, item_ids: list[str] | None = None) -> list[OrderItem]:
+        """The buyer asks to cancel these items (all open items when None). KeyError for an unknown
+        order or an item not in it; ValueError for an item with nothing left to cancel (bol only
+        takes requests before the retailer ships)."""
+        with self.lock:
+            self.settle()
+            order = self.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            by_id = {i.order_item_id: i for i in order.items}
+            if item_ids is None:
+                items = [i for i in order.items if i.open_quantity > 0]
+            else:
+                missing = [i for i in item_ids if i not in by_id]
+                if missing:
+                    raise KeyError(missing[0])
+                items = [by_id[i] for i in item_ids]
+            closed = [i.order_item_id for i in items if i.open_quantity <= 0]
+            if closed or not items:
+                raise ValueError(f"nothing left to cancel for order item(s) {', '.join(closed) or '(none open)'}")
+            now = self.now()
+            for item in items:
+                item.cancellation_request = True
+                item.latest_changed = now
+            return items
+
+    def record_cancellation(self, record: WriteReceived) -> None:
+        with self.lock:
+            self.cancellations_received.append(record)
+
+    def cancellation_log(self) -> list[dict]:
+        return self._write_log(self.cancellations_received, "order_item_id")
+
+    def _write_log(self, records: list[WriteReceived], subject: str) -> list[dict]:
+        with self.lock:
+            self.settle()
+            log = []
+            for r in records:
+                process = self.processes.get(r.process_id) if r.process_id else None
+                log.append({
+                    "seller": r.seller,
+                    "received_at": r.received_at,
+                    "http_status": r.http_status,
+                    "body": r.body,
+                    subject: r.subject,
+                    "process_status_id": r.process_id,
+                    "status": process.status if process else None,
+                    "error_message": process.error_message if process else None,
+                })
+            return log
+
+    # ------------------------------------------------------------------ returns
+    def register_return(self, seller: str, lines: list[dict]) -> Return:
+        """A buyer's return of shipped order items: lines [{order_item_id, quantity=1, main_reason,
+        detailed_reason, comments}]. KeyError for an unknown seller or an item not of this seller;
+        ValueError when more would come back than was shipped (and not already returned)."""
+        with self.lock:
+            if seller not in self.sellers:
+                raise KeyError(seller)
+            self.settle()
+            if not lines:
+                raise ValueError("a return needs at least one item")
+            items, methods = [], set()
+            for line in lines:
+                found = self.find_item(str(line.get("order_item_id")))
+                if found is None or found[0].seller != seller:
+                    raise KeyError(str(line.get("order_item_id")))
+                order, item = found
+                quantity = line.get("quantity", 1)
+                if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+                    raise ValueError("quantity must be an integer >= 1")
+                returned = sum(ri.expected_quantity for _, ri in self.return_items.values()
+                               if ri.order_item_id == item.order_item_id)
+                if quantity > item.quantity_shipped - returned:
+                    raise ValueError(f"order item {item.order_item_id}: {item.quantity_shipped} shipped, "
+                                     f"{returned} already returned, cannot return {quantity} more")
+                main, detailed = self.rng.choice(generator.RETURN_REASONS)
+                details = order.shipment_details
+                items.append(ReturnItem(
+                    rma_id=str(next(self._rma_ids)), order_id=order.order_id, order_item_id=item.order_item_id,
+                    ean=item.ean, title=item.title, expected_quantity=quantity,
+                    main_reason=str(line.get("main_reason") or main),
+                    detailed_reason=line.get("detailed_reason") if "main_reason" in line else detailed,
+                    customer_comments=str(line.get("comments") or ""),
+                    customer_details={k: details.get(k) for k in (
+                        "salutation", "firstName", "surname", "streetName", "houseNumber", "houseNumberExtension",
+                        "extraAddressInformation", "zipCode", "city", "countryCode", "email", "company")},
+                    track_and_trace=line.get("track_and_trace"),
+                    transporter_name=line.get("transporter_name"),
+                ))
+                methods.add(item.fulfilment_method)
+            record = Return(return_id=str(next(self._return_ids)), seller=seller, registered_at=self.now(),
+                            fulfilment_method="FBB" if methods == {"FBB"} else "FBR", items=items)
+            self.returns[record.return_id] = record
+            for item in items:
+                self.return_items[item.rma_id] = (record.return_id, item)
+            return record
+
+    def returns_of(self, seller: str) -> list[Return]:
+        with self.lock:
+            self.settle()
+            return [r for r in self.returns.values() if r.seller == seller]
+
+    def get_return(self, seller: str, return_id: str) -> Return | None:
+        with self.lock:
+            self.settle()
+            record = self.returns.get(return_id)
+            return record if record is not None and record.seller == seller else None
+
+    def find_return_item(self, rma_id: str) -> tuple[Return, ReturnItem] | None:
+        with self.lock:
+            found = self.return_items.get(rma_id)
+            return (self.returns[found[0]], found[1]) if found else None
+
+    def record_return_handling(self, record: WriteReceived) -> None:
+        with self.lock:
+            self.return_handlings_received.append(record)
+
+    def return_handling_log(self) -> list[dict]:
+        return self._write_log(self.return_handlings_received, "rma_id")

@@ -7,6 +7,7 @@ import what they need from here.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Iterator
@@ -20,9 +21,9 @@ from openapi_core.deserializing.media_types.util import json_loads
 from openapi_core.testing import MockRequest, MockResponse
 from openapi_schema_validator import OAS30Validator
 
-from adapters.bol import VENDOR_JSON, BolMarketplace, from_config
+from adapters.bol import VENDOR_JSON, VENDOR_JSON_V11, BolMarketplace, from_config
 from sandbox.bol import BolState
-from sandbox.bol.records import Order
+from sandbox.bol.records import Offer, Order, Return
 from sandbox.bol.server import base_url, serve, stop
 
 # What `from conftest_bol import *` brings into a test module: the fixtures, so pytest finds them.
@@ -42,6 +43,38 @@ class Sandbox:
 
     def add_orders(self, count: int, client_id: str = SELLER_ID, **kwargs) -> list[Order]:
         return self.state.add_random_orders(client_id, count, **kwargs)
+
+    def add_offers(self, *specs: dict, client_id: str = SELLER_ID) -> list[Offer]:
+        """Offers from {ean, reference?, stock?, managed_by_retailer?, title?} specs."""
+        return [self.state.add_offer(client_id, spec["ean"], reference=spec.get("reference"), title=spec.get("title"),
+                                     stock=spec.get("stock", 0), managed_by_retailer=spec.get("managed_by_retailer", True))
+                for spec in specs]
+
+    def order_of(self, *lines: tuple[Offer, int], client_id: str = SELLER_ID) -> Order:
+        """One order, placed now, of these (offer, quantity) lines."""
+        [order] = self.state.add_random_orders(client_id, 1, lines=[
+            {"offer_id": offer.offer_id, "quantity": quantity} for offer, quantity in lines])
+        return order
+
+    def ship_now(self, order: Order) -> None:
+        """Mark every item shipped, as if the seller had shipped it (no API call)."""
+        with self.state.lock:
+            for item in order.items:
+                item.quantity_shipped = item.quantity - item.quantity_cancelled
+
+    def add_return(self, *items: tuple[str, int], client_id: str = SELLER_ID, **reason) -> Return:
+        """A buyer's return of (order item id, quantity) pairs."""
+        return self.state.register_return(client_id, [{"order_item_id": i, "quantity": q, **reason} for i, q in items])
+
+    def stock_updates(self, offer_id: str) -> list:
+        with self.state.lock:
+            return [u for u in self.state.stock_updates_received if u.offer_id == offer_id]
+
+    def cancellations_for(self, item_id: str) -> list[dict]:
+        return [c for c in self.state.cancellation_log() if c["order_item_id"] == item_id]
+
+    def handlings_for(self, rma_id: str) -> list[dict]:
+        return [h for h in self.state.return_handling_log() if h["rma_id"] == rma_id]
 
     def shipments_for(self, order_id: str) -> list[dict]:
         return [s for s in self.state.shipment_log() if s["order_id"] == order_id]
@@ -135,13 +168,19 @@ def find_spec_dir() -> Path | None:
 
 @dataclass
 class BolSpec:
-    """retailer-v10.json and shared-v10.json, ready to validate recorded httpx traffic."""
+    """retailer-v10.json, shared-v10.json and offers-v11.json, ready to validate recorded httpx
+    traffic (each path against the spec that owns it: /retailer/offers is v11)."""
     retailer: OpenAPI
     shared: OpenAPI
+    offers: OpenAPI
     documents: dict = field(default_factory=dict)
 
     def api_for(self, path: str) -> OpenAPI:
-        return self.shared if path.startswith("/shared/") else self.retailer
+        if path.startswith("/shared/"):
+            return self.shared
+        if path == "/retailer/offers" or path.startswith("/retailer/offers/"):
+            return self.offers
+        return self.retailer
 
     @staticmethod
     def _request(request: httpx.Request) -> MockRequest:
@@ -170,6 +209,49 @@ class BolSpec:
         OAS30Validator({"$ref": f"#/components/schemas/{name}", "components": root["components"]}).validate(instance)
 
 
+def repaired_offers_spec(offers: dict, retailer: dict) -> dict:
+    """offers-v11.json as published cannot be used as is; a copy is repaired in memory (the file
+    stays unchanged), each repair the smallest that makes the document say what it means:
+
+    - its error responses are `$ref`s into `../common/responses.yaml`, a file bol does not publish
+      with the spec: they become the Problem response every other bol spec uses (retailer-v10's
+      Problem and Violation schemas, in the v11 media type);
+    - the `for-sale` query parameter is a non-nullable boolean with `default: null`, which a
+      validator applies to every request that leaves it out and then refuses: the default goes;
+    - 204 answers declare a body (`content: {media type: []}`), which a 204 cannot have (RFC 9110
+      15.3.5): the content goes.
+    """
+    doc = copy.deepcopy(offers)
+    schemas = doc["components"]["schemas"]
+    schemas.setdefault("Problem", copy.deepcopy(retailer["components"]["schemas"]["Problem"]))
+    schemas.setdefault("Violation", copy.deepcopy(retailer["components"]["schemas"]["Violation"]))
+
+    def inline_external_refs(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in list(node.items()):
+                ref = value.get("$ref") if isinstance(value, dict) else None
+                if isinstance(ref, str) and not ref.startswith("#"):
+                    node[key] = {"description": ref.rsplit("/", 1)[-1], "content": {
+                        VENDOR_JSON_V11: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                else:
+                    inline_external_refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                inline_external_refs(value)
+
+    inline_external_refs(doc["paths"])
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if "default" in schema and schema["default"] is None and not schema.get("nullable"):
+                    del schema["default"]
+            no_content = operation.get("responses", {}).get("204")
+            if isinstance(no_content, dict):
+                no_content.pop("content", None)
+    return doc
+
+
 @pytest.fixture(scope="session")
 def bol_spec() -> BolSpec:
     spec_dir = find_spec_dir()
@@ -180,10 +262,14 @@ def bol_spec() -> BolSpec:
     # bol's published securityScheme has `in: header` next to `type: http`, which the OpenAPI
     # 3.0 meta-schema refuses; skip the spec's own validation (the files must stay unchanged)
     # and let the vendor media type be parsed as JSON.
-    config = Config(spec_validator_cls=None, extra_media_type_deserializers={VENDOR_JSON: json_loads})
+    config = Config(spec_validator_cls=None, extra_media_type_deserializers={
+        VENDOR_JSON: json_loads, VENDOR_JSON_V11: json_loads})
     documents = {name: json.loads((spec_dir / f"{name}-v10.json").read_text()) for name in ("retailer", "shared")}
+    documents["offers"] = repaired_offers_spec(json.loads((spec_dir / "offers-v11.json").read_text()),
+                                               documents["retailer"])
     return BolSpec(
         retailer=OpenAPI.from_dict(documents["retailer"], config=config),
         shared=OpenAPI.from_dict(documents["shared"], config=config),
+        offers=OpenAPI.from_dict(documents["offers"], config=config),
         documents=documents,
     )

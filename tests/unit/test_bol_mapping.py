@@ -9,7 +9,14 @@ import pytest
 from marshmallow import ValidationError
 
 from adapters.bol import config_schema, mapping
-from plugin.sync.ports import Address, ShipmentRequest
+from plugin.sync.ports import (
+    Address,
+    CancelItems,
+    ProcessResult,
+    ReturnHandling,
+    ShipmentRequest,
+    StockUpdate,
+)
 
 ORDER = {
     "orderId": "A2K8290LP8",
@@ -225,3 +232,175 @@ def test_config_schema():
     with pytest.raises(ValidationError) as excinfo:
         config_schema.load({"client_id": ""})
     assert set(excinfo.value.messages) == {"client_id", "client_secret"}
+
+
+# ------------------------------------------------------------------ buyer cancellation requests
+def test_order_line_carries_the_buyers_cancellation_request():
+    requested = dict(ORDER["orderItems"][0], cancellationRequest=True)
+    order = mapping.marketplace_order(dict(ORDER, orderItems=[requested, ORDER["orderItems"][1]]))
+    assert [line.cancellation_requested for line in order.lines] == [True, False]
+    missing = {k: v for k, v in ORDER["orderItems"][0].items() if k != "cancellationRequest"}
+    assert mapping.order_line(missing).cancellation_requested is False
+
+
+# ------------------------------------------------------------------ combined processes
+def result(pid: str, state: str, error: str | None = None) -> ProcessResult:
+    return ProcessResult(pid, state, error)
+
+
+@pytest.mark.parametrize("states, expected", [
+    (("SUCCESS", "SUCCESS"), "SUCCESS"),
+    (("SUCCESS", "PENDING"), "PENDING"),
+    (("PENDING", "TIMEOUT", "SUCCESS"), "TIMEOUT"),
+    (("TIMEOUT", "FAILURE", "PENDING"), "FAILURE"),
+])
+def test_combined_process_status(states, expected):
+    combined = mapping.combined_process([result(str(n), s) for n, s in enumerate(states, 1)])
+    assert combined.status == expected
+    assert combined.process_id == ",".join(str(n) for n in range(1, len(states) + 1))
+    assert mapping.split_process_id(combined.process_id) == [str(n) for n in range(1, len(states) + 1)]
+
+
+def test_combined_process_keeps_every_error_and_passes_one_through():
+    combined = mapping.combined_process([result("1", "FAILURE", "already shipped"), result("2", "SUCCESS"),
+                                         result("3", "FAILURE", "could not be found")])
+    assert combined.error == "1: already shipped; 3: could not be found"
+    single = result("7", "PENDING")
+    assert mapping.combined_process([single]) is single
+    assert mapping.split_process_id("7") == ["7"] and mapping.split_process_id("") == []
+    with pytest.raises(ValueError):
+        mapping.combined_process([])
+
+
+# ------------------------------------------------------------------ offers (v11)
+OFFER = {
+    "offerId": "6ff736b5-cdd0-4150-8c67-78269ee986f5", "ean": "8712345678906", "reference": "SKU-1",
+    "lastModifiedDateTime": "2024-02-09T12:39:48+01:00", "onHoldByRetailer": False,
+    "stock": {"amount": 7, "correctedStock": 5, "managedByRetailer": True},
+    "condition": {"category": "NEW"}, "pricing": {"bundlePrices": [{"quantity": 1, "unitPrice": 9.99}]},
+    "fulfilment": {"method": "FBR"},
+}
+
+
+def test_offer_takes_the_amount_not_the_corrected_stock():
+    offer = mapping.offer(OFFER)
+    assert (offer.offer_id, offer.ean, offer.reference) == (OFFER["offerId"], "8712345678906", "SKU-1")
+    assert (offer.stock, offer.managed_by_retailer) == (7, True)
+
+
+def test_offer_without_stock_or_reference():
+    bare = mapping.offer({"offerId": "x", "ean": "1", "stock": None})
+    assert (bare.reference, bare.stock, bare.managed_by_retailer) == ("", None, None)
+    assert mapping.offer({"offerId": "x", "stock": {"amount": True}}).stock is None
+
+
+@pytest.mark.parametrize("page, expected_cursor", [
+    ({"pageSize": 100, "nextCursor": "abc"}, "abc"),
+    ({"pageSize": 100, "nextCursor": None}, None),
+    ({"pageSize": 100}, None),
+    (None, None),
+])
+def test_offers_page(page, expected_cursor):
+    offers, cursor = mapping.offers_page({"offers": [OFFER], "page": page})
+    assert [o.offer_id for o in offers] == [OFFER["offerId"]] and cursor == expected_cursor
+    assert mapping.offers_page({}) == ([], None)
+
+
+def test_stock_body_sends_only_the_stock():
+    assert mapping.stock_body(StockUpdate("o-1", 0)) == {"stock": {"amount": 0, "managedByRetailer": True}}
+    assert mapping.stock_body(StockUpdate("o-1", 12, managed_by_retailer=False)) == {
+        "stock": {"amount": 12, "managedByRetailer": False}}
+
+
+@pytest.mark.parametrize("update", [StockUpdate("o-1", -1), StockUpdate("o-1", True), StockUpdate("", 3),
+                                    StockUpdate("o-1", 2**31)])
+def test_stock_body_refuses_what_bol_would_refuse(update):
+    with pytest.raises(ValueError):
+        mapping.stock_body(update)
+
+
+# ------------------------------------------------------------------ cancellations
+def test_cancellation_bodies_one_item_a_call():
+    assert mapping.cancellation_bodies(CancelItems("A1", ("11", "12"), "REQUESTED_BY_CUSTOMER")) == [
+        {"orderItems": [{"orderItemId": "11", "reasonCode": "REQUESTED_BY_CUSTOMER"}]},
+        {"orderItems": [{"orderItemId": "12", "reasonCode": "REQUESTED_BY_CUSTOMER"}]},
+    ]
+
+
+@pytest.mark.parametrize("request_", [
+    CancelItems("A1", (), "OUT_OF_STOCK"), CancelItems("A1", ("11", "11"), "OUT_OF_STOCK"),
+    CancelItems("A1", ("",), "OUT_OF_STOCK"), CancelItems("A1", ("11",), "out_of_stock"),
+])
+def test_cancellation_bodies_refuse_what_bol_would_refuse(request_):
+    with pytest.raises(ValueError):
+        mapping.cancellation_bodies(request_)
+
+
+# ------------------------------------------------------------------ returns
+def test_return_handling_body():
+    assert mapping.return_handling_body(ReturnHandling("31234567", "RETURN_RECEIVED", 2)) == {
+        "handlingResult": "RETURN_RECEIVED", "quantityReturned": 2}
+
+
+@pytest.mark.parametrize("handling", [
+    ReturnHandling("31234567", "ACCEPTED", 1), ReturnHandling("31234567", "RETURN_RECEIVED", 0),
+    ReturnHandling("31234567", "RETURN_RECEIVED", 10000), ReturnHandling("RMA-1", "RETURN_RECEIVED", 1),
+])
+def test_return_handling_body_refuses_what_bol_would_refuse(handling):
+    with pytest.raises(ValueError):
+        mapping.return_handling_body(handling)
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ({"mainReason": "Verkeerd besteld", "detailedReason": "Dubbel besteld", "customerComments": "oeps"},
+     'Verkeerd besteld: Dubbel besteld ("oeps")'),
+    ({"mainReason": "Artikel werkt niet", "detailedReason": None, "customerComments": ""}, "Artikel werkt niet"),
+    (None, ""),
+])
+def test_return_reason(reason, expected):
+    assert mapping.return_reason(reason) == expected
+
+
+def test_line_id_for_finds_the_item_of_the_ean():
+    shipped = dict(ORDER["orderItems"][0], quantityShipped=2)
+    assert mapping.line_id_for(dict(ORDER, orderItems=[shipped, ORDER["orderItems"][1]]), "8712345678906") == "2012345678"
+    twice = [dict(ORDER["orderItems"][0], orderItemId="a", quantityShipped=0),
+             dict(ORDER["orderItems"][0], orderItemId="b", quantityShipped=1)]
+    assert mapping.line_id_for({"orderItems": twice}, "8712345678906") == "b"     # the one that was shipped
+    assert mapping.line_id_for(ORDER, "0000000000000") == ""
+
+
+RETURNS = {"returns": [{
+    "returnId": "1", "registrationDateTime": "2024-03-01T10:00:00+01:00", "fulfilmentMethod": "FBR",
+    "returnItems": [
+        {"rmaId": "31234567", "orderId": "A2K8290LP8", "ean": "8712345678906", "expectedQuantity": 2,
+         "returnReason": {"mainReason": "Anders", "detailedReason": "Ik heb me bedacht", "customerComments": ""},
+         "handled": True, "processingResults": [
+             {"quantity": 2, "processingResult": "ACCEPTED", "handlingResult": "RETURN_RECEIVED",
+              "processingDateTime": "2024-03-02T10:00:00+01:00"},
+             {"quantity": 1, "processingResult": "REJECTED", "handlingResult": "RETURN_DOES_NOT_MEET_CONDITIONS",
+              "processingDateTime": "2024-03-03T10:00:00+01:00"}]},
+        {"rmaId": "31234568", "orderId": "A2K8290LP9", "ean": "8712345678913", "expectedQuantity": 1,
+         "returnReason": {"mainReason": "Elders goedkoper", "customerComments": ""}, "handled": False,
+         "processingResults": []},
+    ]}]}
+
+
+def test_marketplace_returns_one_per_item_with_the_latest_result():
+    handled, open_ = mapping.marketplace_returns(RETURNS, {("A2K8290LP8", "8712345678906"): "2012345678"})
+    assert (handled.return_id, handled.rma_id, handled.external_order_id, handled.line_id) == (
+        "1", "31234567", "A2K8290LP8", "2012345678")
+    assert handled.registered_at == datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    assert (handled.quantity, handled.handled, handled.handling_result, handled.quantity_returned) == (
+        2, True, "RETURN_DOES_NOT_MEET_CONDITIONS", 1)
+    assert handled.reason == "Anders: Ik heb me bedacht"
+    assert (open_.line_id, open_.handled, open_.handling_result, open_.quantity_returned) == ("", False, None, None)
+    assert mapping.return_keys(RETURNS) == [("A2K8290LP8", "8712345678906"), ("A2K8290LP9", "8712345678913")]
+
+
+def test_marketplace_returns_of_one_return_and_of_empty_pages():
+    single = dict(RETURNS["returns"][0])
+    assert [r.rma_id for r in mapping.marketplace_returns(single)] == ["31234567", "31234568"]
+    assert len(mapping.return_keys(single)) == 2
+    for empty in ({}, {"returns": []}, {"returns": None}):
+        assert mapping.marketplace_returns(empty) == [] and mapping.return_keys(empty) == []
