@@ -11,7 +11,7 @@ from typing import Any
 
 from plugin.config import Settings
 from plugin.store.secrets import SecretBox
-from plugin.sync.ports import MarketplacePort, ShopOrder, ShopPort
+from plugin.sync.ports import MarketplacePort, ShopOrder, ShopPort, ShopProduct
 
 MARKETPLACES = ("bol",)
 SHOP_PLATFORMS = ("woocommerce",)
@@ -52,7 +52,7 @@ class AdapterRegistry:
         allow_private = bool(self._settings.allow_private_urls)   # SSRF guard off only in dev/sandbox
         key = ("shop", shop.id, allow_private,
                self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", [])),
-                                 settings.get("http_timeout_seconds")))
+                                 settings.get("http_timeout_seconds"), settings.get("ean_meta_key", "")))
         return self._cached(key, lambda: build_shop(shop.platform, shop.url, self._box.open_json(shop.credentials),
                                                     settings, allow_private_hosts=allow_private))
 
@@ -103,6 +103,13 @@ class AdapterRegistry:
         keys = tuple((shop.settings or {}).get("tracking_meta_keys", []))
         return wc_to_shop_order(payload, tracking_meta_keys=keys)
 
+    def parse_shop_product(self, shop: Any, payload: dict) -> ShopProduct:
+        """A product.updated webhook body (a product or a variation) as the shop's adapter reads
+        products, with the shop's EAN meta key. Raises ValueError (UnexpectedPayload) when the
+        body is not a product."""
+        from adapters.woocommerce.mapping import wc_to_shop_product
+        return wc_to_shop_product(payload, (shop.settings or {}).get("ean_meta_key", "") or "")
+
 
 def credentials_schema(marketplace: str):
     if marketplace == "bol":
@@ -128,5 +135,6 @@ def build_shop(platform: str, url: str, credentials: dict, settings: dict, *,
         return WooCommerceShop(url, credentials["consumer_key"], credentials["consumer_secret"],
                                tracking_meta_keys=tuple(settings.get("tracking_meta_keys", [])),
                                timeout=float(settings.get("http_timeout_seconds", 15.0)),
-                               allow_private_hosts=allow_private_hosts)
+                               allow_private_hosts=allow_private_hosts,
+                               ean_meta_key=str(settings.get("ean_meta_key", "") or ""))
     raise ValueError(f"unknown shop platform {platform!r}")

@@ -3,16 +3,46 @@
 Reads (GETs) are retried here on RetryableError (adapters.http.with_retries, honouring
 Retry-After). Writes are sent once: a create that times out or answers 5xx raises Transient and
 the sync layer looks the order up with find_order_by_ref before trying again.
+
+Cancellations, notes and refunds (issue 4), and what happens on errors and lost answers:
+- cancel_order: reads the order; unless it is already cancelled, PUT status "cancelled"
+  (WooCommerce's wc_maybe_increase_stock_levels gives back what the order's lines still hold in
+  `_reduced_stock`), then makes sure the note is there. Setting a status twice is harmless, so a
+  Transient here is simply retried by calling cancel_order again.
+- remove_lines: WooCommerce has no "remove a line and give its stock back" call. PUT line_items
+  quantity 0 drops the line but keeps its stock taken (remove_item() only), so a partial
+  cancellation is a refund of those lines for 0.00 with api_restock true and api_refund false
+  (wc_create_refund + wc_restock_refunded_items): one request, stock back atomically, no money
+  moved, the lines stay visible as refunded. It reads the order's refunds first and refunds only
+  the quantity not refunded yet, so a redelivery (or a retry after a lost answer that did
+  commit) refunds nothing twice. The refund POST is sent once: Transient/TimedOut when its
+  outcome is unknown (the caller retries remove_lines, after the shop's in-flight window for a
+  TimedOut), Rejected when WooCommerce refused it.
+- Notes written by cancel_order/remove_lines are "ensured": an internal note with exactly that
+  text is looked for first, so a retry adds none twice. add_note itself always adds.
+- create_refund sends api_refund false always (no money moves without the merchant) and
+  api_restock as asked (default False: a return is a record; WooCommerce would restock by
+  default). Not idempotent: after a Transient, look it up with list_refunds (e.g. by reason).
+- A 500 whose WP_Error code is woocommerce_rest_cannot_create_order_refund is wc_create_refund()
+  refusing ("Invalid refund amount.", a gateway error): nothing was stored, so it is Rejected,
+  not Transient. A PHP fatal error page stays Transient.
+
+Products (issue 4): get_product reads /products/<id> (variations too). products_modified_after
+and all_products read /products and the variations: from /variations on WooCommerce 10.3+,
+else /products/<id>/variations of every variable product. Variable products themselves are not
+returned (they are not sold; their variations are). A variable product whose own stock changed
+also brings its variations that share that stock ("manage_stock": "parent").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from adapters.errors import AdapterError, NotFound, Transient
+from adapters.errors import AdapterError, NotFound, Rejected, Transient
 from adapters.http import with_retries
-from plugin.sync.ports import ShopOrder, ShopOrderDraft
+from plugin.sync.ports import RefundLine, ShopOrder, ShopOrderDraft, ShopOrderLine, ShopProduct, ShopRefund
 
 from .client import WooClient, WooResponse
 from .mapping import (
@@ -20,12 +50,22 @@ from .mapping import (
     UnexpectedPayload,
     draft_to_wc,
     format_wc_datetime,
+    is_variable,
     meta_value,
+    note_to_wc,
+    refund_to_wc,
+    refunded_quantities,
+    removal_to_wc,
     wc_to_shop_order,
+    wc_to_shop_order_lines,
+    wc_to_shop_product,
+    wc_to_shop_refund,
 )
 
 PER_PAGE = 100                      # the REST API's maximum
 REF_LOOKBACK = timedelta(minutes=1)  # shop clock vs. ours when searching by creation date
+REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"   # wc_create_refund() said no
+NOT_CANCELLABLE = ("cancelled", "trash")                         # no lines to take out any more
 
 
 class WooCommerceShop:
@@ -34,14 +74,18 @@ class WooCommerceShop:
     def __init__(self, url: str, consumer_key: str, consumer_secret: str, *,
                  tracking_meta_keys: Iterable[str] = (), timeout: float = 10, verify_ssl: bool = True,
                  read_attempts: int = 3, query_string_auth: bool = False, client: WooClient | None = None,
-                 allow_private_hosts: bool = False):
+                 allow_private_hosts: bool = False, ean_meta_key: str = ""):
         """`query_string_auth` sends the keys as query params over https, for hosts whose server
         drops the Authorization header; over http the client always signs with OAuth 1.0a.
         `allow_private_hosts` lets the shop URL point at loopback/private addresses (dev and
-        sandboxes only); otherwise every call refuses them with UnsafeURL (adapters.netguard)."""
+        sandboxes only); otherwise every call refuses them with UnsafeURL (adapters.netguard).
+        `ean_meta_key`: product meta holding the EAN (a GTIN plugin's field); empty means
+        WooCommerce's own `global_unique_id`, which is also the fallback."""
         self.url = url.rstrip("/")
         self.tracking_meta_keys = tuple(tracking_meta_keys)
+        self.ean_meta_key = (ean_meta_key or "").strip()
         self.read_attempts = max(1, read_attempts)
+        self._global_variations: bool | None = None   # GET /variations exists (WooCommerce 10.3+)
         self._client = client or WooClient(self.url, consumer_key, consumer_secret,
                                            timeout=timeout, verify_ssl=verify_ssl,
                                            query_string_auth=query_string_auth,
@@ -82,6 +126,142 @@ class WooCommerceShop:
                   "dates_are_gmt": "true", "orderby": "id", "order": "asc"}
         for raw in self._pages("orders", params):
             yield self._order(raw, "GET orders")
+
+    # ------------------------------------------------------------------ lines, cancellations, notes
+    def order_lines(self, order_id: int) -> list[ShopOrderLine]:
+        return self._lines(self._order_data(order_id), f"GET orders/{order_id}")
+
+    def cancel_order(self, order_id: int, note: str) -> ShopOrder:
+        """Status cancelled (stock back, by WooCommerce) and the note, once each. An order that
+        is already cancelled is returned as it is (its note is added if it is missing)."""
+        order = self.get_order(order_id)
+        if order.status != "cancelled":
+            response = self._client.put(f"orders/{int(order_id)}", {"status": "cancelled"})
+            order = self._order(response.data, f"PUT orders/{order_id}")
+        self._ensure_note(order_id, note)
+        return order
+
+    def remove_lines(self, order_id: int, external_line_ids: tuple[str, ...], note: str) -> ShopOrder:
+        """Take these marketplace lines out of the order with their stock: a 0.00 refund of the
+        quantity not refunded yet, restocked, then the note. Lines already refunded, unknown
+        line ids and cancelled orders are skipped, so calling it again changes nothing."""
+        data = self._order_data(order_id)
+        order = self._order(data, f"GET orders/{order_id}")
+        wanted = set(external_line_ids)
+        lines = [line for line in self._lines(data, f"GET orders/{order_id}") if line.external_line_id in wanted]
+        if lines and order.status not in NOT_CANCELLABLE:
+            refunded = refunded_quantities(self.list_refunds(order_id))
+            todo = {line.id: line.quantity - refunded.get(line.id, 0) for line in lines
+                    if line.quantity - refunded.get(line.id, 0) > 0}
+            if todo:
+                self._post_refund(order_id, removal_to_wc(todo, note))
+                order = self.get_order(order_id)
+        self._ensure_note(order_id, note)
+        return order
+
+    def add_note(self, order_id: int, note: str) -> int:
+        """A private (non-customer) note. Sent once: Transient when the outcome is unknown."""
+        response = self._client.post(f"orders/{int(order_id)}/notes", note_to_wc(note))
+        data = response.data
+        if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+            raise Transient(f"WooCommerce POST orders/{order_id}/notes: answer without an id")
+        return data["id"]
+
+    def _ensure_note(self, order_id: int, note: str) -> int | None:
+        if not note:
+            return None
+        existing = self._read(lambda: self._client.get(f"orders/{int(order_id)}/notes", {"type": "internal"}))
+        for entry in existing.data if isinstance(existing.data, list) else ():
+            if isinstance(entry, dict) and str(entry.get("note", "")).strip() == note.strip():
+                return entry.get("id")
+        return self.add_note(order_id, note)
+
+    # ------------------------------------------------------------------ refunds
+    def create_refund(self, order_id: int, lines: tuple[RefundLine, ...], amount: Decimal, reason: str, *,
+                      restock: bool = False) -> ShopRefund:
+        """A refund record (api_refund false). Not idempotent: after a Transient, find it with
+        list_refunds before sending again. Rejected when WooCommerce refuses it (e.g. more than
+        the order has left to refund)."""
+        return self._post_refund(order_id, refund_to_wc(lines, amount, reason, restock=restock))
+
+    def list_refunds(self, order_id: int) -> list[ShopRefund]:
+        """Every refund of the order, oldest first."""
+        return [self._refund(raw, f"GET orders/{order_id}/refunds")
+                for raw in self._pages(f"orders/{int(order_id)}/refunds", {"orderby": "id", "order": "asc"})]
+
+    def _post_refund(self, order_id: int, body: dict) -> ShopRefund:
+        what = f"POST orders/{order_id}/refunds"
+        try:
+            response = self._client.post(f"orders/{int(order_id)}/refunds", body)
+        except AdapterError as exc:
+            if exc.status == 500 and getattr(exc, "wc_code", None) == REFUND_REFUSED:
+                raise Rejected(str(exc), status=500) from None
+            raise
+        return self._refund(response.data, what)
+
+    # ------------------------------------------------------------------ products
+    def get_product(self, product_id: int) -> ShopProduct:
+        response = self._read(lambda: self._client.get(f"products/{int(product_id)}"))
+        return self._product(response.data, f"GET products/{product_id}")
+
+    def products_modified_after(self, since: datetime) -> Iterator[ShopProduct]:
+        """Every product and variation modified at or after `since` (a second early, as for
+        orders: WooCommerce keeps whole seconds and `modified_after` is exclusive)."""
+        window = {"modified_after": format_wc_datetime(since.replace(microsecond=0) - timedelta(seconds=1)),
+                  "dates_are_gmt": "true", "orderby": "id", "order": "asc"}
+        seen: set[int] = set()
+        for raw in self._pages("products", window):
+            if is_variable(raw):
+                if raw.get("manage_stock") is True:
+                    # Stock kept on the variable product moved: so did every variation sharing it.
+                    for variation in self._pages(f"products/{int(raw['id'])}/variations",
+                                                 {"orderby": "id", "order": "asc"}):
+                        if variation.get("manage_stock") == "parent" and variation.get("id") not in seen:
+                            seen.add(variation["id"])
+                            yield self._product(variation, "GET variations")
+                continue
+            seen.add(raw.get("id"))
+            yield self._product(raw, "GET products")
+        for variation in self._variations(window):
+            if variation.get("id") not in seen:
+                seen.add(variation.get("id"))
+                yield self._product(variation, "GET variations")
+
+    def all_products(self) -> Iterator[ShopProduct]:
+        """Every product and variation whose stock the shop manages (for the reconcile)."""
+        everything = {"orderby": "id", "order": "asc"}
+        variable: list[int] = []
+        for raw in self._pages("products", everything):
+            if is_variable(raw):
+                variable.append(int(raw["id"]))
+            elif raw.get("manage_stock") is True:
+                yield self._product(raw, "GET products")
+        for variation in self._variations(everything, parents=variable):
+            if variation.get("manage_stock") in (True, "parent"):
+                yield self._product(variation, "GET variations")
+
+    def _variations(self, params: dict, parents: list[int] | None = None) -> Iterator[dict]:
+        """Variations matching `params`: one listing on WooCommerce 10.3+, else per parent."""
+        if self._has_global_variations():
+            yield from self._pages("variations", params)
+            return
+        if parents is None:
+            parents = [int(p["id"]) for p in self._pages("products", {"type": "variable", "orderby": "id",
+                                                                       "order": "asc", "_fields": "id"})]
+        for parent_id in parents:
+            yield from self._pages(f"products/{parent_id}/variations", params)
+
+    def _has_global_variations(self) -> bool:
+        if self._global_variations is None:
+            try:
+                self._read(lambda: self._client.get("variations", {"per_page": 1, "_fields": "id"}))
+            except NotFound as exc:
+                if getattr(exc, "wc_code", None) != "rest_no_route":
+                    raise
+                self._global_variations = False
+            else:
+                self._global_variations = True
+        return self._global_variations
 
     # ------------------------------------------------------------------ webhooks
     def ensure_webhooks(self, delivery_url: str, secret: str, topics: tuple[str, ...]) -> list[int]:
@@ -155,6 +335,28 @@ class WooCommerceShop:
             if not response.data or page >= total_pages:
                 return
             page += 1
+
+    def _order_data(self, order_id: int) -> dict:
+        response = self._read(lambda: self._client.get(f"orders/{int(order_id)}"))
+        return response.data
+
+    def _lines(self, data, what: str) -> list[ShopOrderLine]:
+        try:
+            return wc_to_shop_order_lines(data)
+        except UnexpectedPayload as exc:
+            raise Transient(f"WooCommerce {what}: {exc}") from None
+
+    def _refund(self, data, what: str) -> ShopRefund:
+        try:
+            return wc_to_shop_refund(data)
+        except UnexpectedPayload as exc:
+            raise Transient(f"WooCommerce {what}: {exc}") from None
+
+    def _product(self, data, what: str) -> ShopProduct:
+        try:
+            return wc_to_shop_product(data, self.ean_meta_key)
+        except UnexpectedPayload as exc:
+            raise Transient(f"WooCommerce {what}: {exc}") from None
 
     def _order(self, data, what: str) -> ShopOrder:
         try:

@@ -4,7 +4,8 @@
   with query_string_auth=True), OAuth 1.0a signed query params over plain http. WooCommerce
   itself only accepts OAuth over http, so an http shop URL (a sandbox, a dev shop) just works.
 - Every HTTP status goes through adapters.errors.error_for_status; timeouts and connection
-  failures become Transient (the request may still have reached the shop).
+  failures become Transient (the request may still have reached the shop). The error carries
+  `wc_code`, the WP_Error code of a WordPress JSON answer (None for an HTML error page).
 - Redirects are not followed: requests would turn a redirected POST into a GET and we would read
   an order list as "created". A 3xx is an AdapterError telling a person to fix the shop URL.
 - Every request first passes adapters.netguard.check_url (SSRF guard): unless
@@ -117,6 +118,9 @@ class WooClient:
                                status=status)
         error = error_for_status(status, f"{what} -> {status} {self._describe(response)}", headers)
         if error is not None:
+            # The WP_Error code ("woocommerce_rest_cannot_create_order_refund", ...) when the
+            # answer is WordPress JSON: some 500s are WooCommerce refusing, not PHP dying.
+            error.wc_code = self._error_code(response)
             raise error
         try:
             data = response.json() if response.content else None
@@ -124,6 +128,15 @@ class WooClient:
             # A 2xx that is not JSON (a cache page, a PHP notice before the JSON): outcome unknown.
             raise Transient(f"{what} -> {status} but the answer is not JSON", status=status) from None
         return WooResponse(status, headers, data)
+
+    @staticmethod
+    def _error_code(response: requests.Response) -> str | None:
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        code = body.get("code") if isinstance(body, dict) else None
+        return code if isinstance(code, str) else None
 
     def _describe(self, response: requests.Response) -> str:
         try:

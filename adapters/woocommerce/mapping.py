@@ -13,18 +13,42 @@ Facts about WooCommerce this relies on:
   (a JSON object instead of a list when PHP left holes in the array). A known carrier is a slug
   in `tracking_provider` (e.g. "postnl", "dhl-parcel"); other carriers are in
   `custom_tracking_provider`.
+- Line items keep their own meta in the REST answer (`_orderbridge_line_id`, and WooCommerce's
+  `_reduced_stock` / `_restock_refunded_items`). A variation line has product_id = the parent
+  and variation_id = the variation, whose stock it moved.
+- Refunds (WC_REST_Order_Refunds_Controller, wc_create_refund): POST amount (a string),
+  reason, line_items [{id, quantity, refund_total, refund_tax}], api_refund and api_restock --
+  both default to TRUE when left out, so we always send both. A refund's own line items have
+  negative quantity and totals and point at the order's line with meta `_refunded_item_id`.
+  The order's lines are not changed by a refund: what is refunded is read from the refunds.
+- Products and variations (WC_REST_Products_Controller / _Product_Variations_Controller):
+  `global_unique_id` is the GTIN/EAN field (WooCommerce 9.2+); `manage_stock` is true, false,
+  or "parent" for a variation whose stock its parent manages (stock_quantity then shows the
+  parent's); a product.updated webhook carries GET /products/<id>, also for a variation
+  (type "variation", parent_id set).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft, Tracking
+from plugin.sync.ports import (
+    Address,
+    OrderLine,
+    RefundLine,
+    ShopOrder,
+    ShopOrderDraft,
+    ShopOrderLine,
+    ShopProduct,
+    ShopRefund,
+    Tracking,
+)
 
 REF_KEY = "_orderbridge_ref"
+REFUNDED_ITEM_KEY = "_refunded_item_id"
 MARKETPLACE_KEY = "_orderbridge_marketplace"
 EXTERNAL_ID_KEY = "_orderbridge_external_id"
 LINE_ID_KEY = "_orderbridge_line_id"
@@ -33,7 +57,8 @@ CREATED_VIA = "orderbridge"
 
 
 class UnexpectedPayload(ValueError):
-    """WooCommerce answered 2xx with something that is not an order."""
+    """WooCommerce answered 2xx with something that is not what was asked for (an order, a
+    product, a refund)."""
 
 
 # ---------------------------------------------------------------------------- draft -> WooCommerce
@@ -162,3 +187,149 @@ def tracking_from_wc(data: Mapping, tracking_meta_keys: Iterable[str] = ()) -> t
     for tracking in found:
         unique.setdefault(tracking.number, tracking)
     return tuple(unique.values())
+
+
+# ---------------------------------------------------------------------------- order lines
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _require_object(data: Any, what: str) -> Mapping:
+    if not isinstance(data, Mapping) or not _is_id(data.get("id")):
+        raise UnexpectedPayload(f"not a WooCommerce {what}: {str(data)[:120]!r}")
+    return data
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A WooCommerce money string ("12.50", "-3.00") or number; garbage counts as 0."""
+    if value is None or isinstance(value, bool):
+        return Decimal(0)
+    try:
+        return Decimal(str(value).strip() or "0")
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(Decimal(str(value)))
+    except (InvalidOperation, ValueError, TypeError):
+        return default
+
+
+def wc_to_shop_order_lines(data: Any) -> list[ShopOrderLine]:
+    """The line items of an order. product_id is the product whose stock the line moved: the
+    variation when there is one."""
+    order = _require_object(data, "order")
+    lines = []
+    for item in order.get("line_items") or ():
+        if not isinstance(item, Mapping) or not _is_id(item.get("id")):
+            continue
+        external = meta_value(item, LINE_ID_KEY)
+        product = _int(item.get("variation_id")) or _int(item.get("product_id"))
+        lines.append(ShopOrderLine(
+            id=item["id"],
+            external_line_id=str(external) if external not in (None, "") else None,
+            product_id=product or None,
+            quantity=_int(item.get("quantity")),
+            total=to_decimal(item.get("total")),
+        ))
+    return lines
+
+
+# ---------------------------------------------------------------------------- refunds
+def wc_to_shop_refund(data: Any) -> ShopRefund:
+    """A refund as GET/POST /orders/<id>/refunds answers it. Each refund line points at the
+    order line it refunds (meta `_refunded_item_id`); quantities and amounts come back
+    positive."""
+    refund = _require_object(data, "refund")
+    lines = []
+    for item in refund.get("line_items") or ():
+        if not isinstance(item, Mapping):
+            continue
+        refunded_id = _int(meta_value(item, REFUNDED_ITEM_KEY), 0) or _int(item.get("id"), 0)
+        if not refunded_id:
+            continue
+        amount = abs(to_decimal(item.get("total"))) + abs(to_decimal(item.get("total_tax")))
+        lines.append(RefundLine(shop_line_id=refunded_id, quantity=abs(_int(item.get("quantity"))), amount=amount))
+    return ShopRefund(
+        id=refund["id"],
+        amount=abs(to_decimal(refund.get("amount"))),
+        reason=str(refund.get("reason") or ""),
+        lines=tuple(lines),
+        date_created=parse_wc_datetime(refund.get("date_created_gmt") or refund.get("date_created")),
+    )
+
+
+def refunded_quantities(refunds: Iterable[ShopRefund]) -> dict[int, int]:
+    """Order line id -> quantity refunded so far, over every refund of the order."""
+    refunded: dict[int, int] = {}
+    for refund in refunds:
+        for line in refund.lines:
+            refunded[line.shop_line_id] = refunded.get(line.shop_line_id, 0) + line.quantity
+    return refunded
+
+
+def refund_to_wc(lines: Iterable[RefundLine], amount: Decimal, reason: str, *, restock: bool) -> dict:
+    """POST /orders/<id>/refunds body. api_refund is always false: the refund is a record, no
+    payment gateway is asked to move money. amount and refund_total are strings."""
+    return {
+        "amount": format_money(amount),
+        "reason": reason,
+        "api_refund": False,
+        "api_restock": bool(restock),
+        "line_items": [{"id": line.shop_line_id, "quantity": line.quantity,
+                        "refund_total": format_money(line.amount), "refund_tax": []}
+                       for line in lines],
+    }
+
+
+def removal_to_wc(quantities: Mapping[int, int], reason: str) -> dict:
+    """The refund that takes lines out of an order: zero money, those quantities restocked."""
+    return refund_to_wc((RefundLine(line_id, qty, Decimal(0)) for line_id, qty in quantities.items()),
+                        Decimal(0), reason, restock=True)
+
+
+def note_to_wc(note: str) -> dict:
+    """A private order note, written by the system (not the API key's user)."""
+    return {"note": note, "customer_note": False, "added_by_user": False}
+
+
+# ---------------------------------------------------------------------------- products
+def wc_to_shop_product(data: Any, ean_meta_key: str = "") -> ShopProduct:
+    """A product or a variation (GET /products/<id>, /products/<id>/variations, /variations, or
+    a product.updated webhook body). The EAN is the configured meta key's value when there is
+    one, else `global_unique_id`. Stock is None when the shop does not manage it; a variation
+    whose stock its parent manages reports the parent's (shared) stock."""
+    product = _require_object(data, "product")
+    ean = ""
+    if ean_meta_key:
+        value = meta_value(product, ean_meta_key)
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            ean = str(value).strip()
+    if not ean:
+        ean = str(product.get("global_unique_id") or "").strip()
+    managed = product.get("manage_stock")
+    quantity = product.get("stock_quantity")
+    stock = None
+    if managed is True or managed == "parent":
+        stock = _int(quantity) if quantity is not None else None
+    parent = _int(product.get("parent_id"))
+    return ShopProduct(
+        id=product["id"],
+        parent_id=parent or None,
+        sku=str(product.get("sku") or ""),
+        ean=ean,
+        stock=stock,
+        modified_at=parse_wc_datetime(product.get("date_modified_gmt") or product.get("date_modified")),
+    )
+
+
+def is_variable(data: Mapping) -> bool:
+    return data.get("type") == "variable"
+
+
+def manages_own_stock(data: Mapping) -> bool:
+    return data.get("manage_stock") is True

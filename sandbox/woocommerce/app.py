@@ -14,7 +14,16 @@ import time
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import routes_auth, routes_control, routes_orders, routes_products, routes_tracking, routes_webhooks
+from . import (
+    routes_auth,
+    routes_control,
+    routes_notes,
+    routes_orders,
+    routes_products,
+    routes_refunds,
+    routes_tracking,
+    routes_webhooks,
+)
 from .api import REST_PREFIX, get_state
 from .auth import authenticate
 from .state import WooState
@@ -27,7 +36,8 @@ _SERVICE_UNAVAILABLE = (b"<html><head><title>503 Service Unavailable</title></he
 def create_app(state: WooState | None = None) -> Flask:
     app = Flask("sandbox.woocommerce")
     app.extensions["woo_state"] = state or WooState()
-    for module in (routes_orders, routes_products, routes_webhooks, routes_tracking, routes_control, routes_auth):
+    for module in (routes_orders, routes_refunds, routes_notes, routes_products, routes_webhooks, routes_tracking,
+                   routes_control, routes_auth):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -19,6 +19,11 @@ class FaultConfig:
     rate_limit: int = 0               # the next N REST calls answer 429
     retry_after: int = 1              # Retry-After (seconds) sent with those 429s
     fail_after_commit_next: int = 0   # the next N POST /orders create the order, then answer 500
+    # The same lost answer for other writes: the change is committed (webhooks queued), the
+    # caller gets WordPress' critical-error 500 and never sees the result.
+    update_fail_after_commit_next: int = 0   # PUT/PATCH/POST /orders/<id>
+    refund_fail_after_commit_next: int = 0   # POST /orders/<id>/refunds
+    note_fail_after_commit_next: int = 0     # POST /orders/<id>/notes
     # Delivery side (Action Scheduler and the network between the shop and the receiver).
     delivery_delay_ms: int = 0        # how long a queued delivery waits before it is sent
     redeliver_rate: float = 0.0       # fraction of deliveries sent twice with the same delivery id

@@ -10,6 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed")
+# wc_get_order_status_name(): what status-change notes say.
+ORDER_STATUS_NAMES = {"pending": "Pending payment", "processing": "Processing", "on-hold": "On hold",
+                      "completed": "Completed", "cancelled": "Cancelled", "refunded": "Refunded",
+                      "failed": "Failed", "trash": "Trash"}
 PAID_STATUSES = ("processing", "completed")
 # wc_maybe_reduce_stock_levels is hooked to these transitions; cancelling gives the stock back.
 STOCK_REDUCING_STATUSES = ("processing", "completed", "on-hold")
@@ -119,12 +123,63 @@ class Order:
     shipping_lines: list[ShippingLine] = field(default_factory=list)
     meta: list[Meta] = field(default_factory=list)
     total: Decimal = Decimal(0)               # calculate_totals() result
-    stock_reduced: bool = False
+    stock_reduced: bool = False               # _order_stock_reduced (wc_maybe_*_stock_levels)
     trashed_from: str | None = None           # status before trashing (_wp_trash_meta_status)
+    refunds: list[Refund] = field(default_factory=list)      # shop_order_refund children, oldest first
+    notes: list[OrderNote] = field(default_factory=list)     # order notes (comments), oldest first
+
+    @property
+    def total_refunded(self) -> Decimal:
+        """WC_Order::get_total_refunded()."""
+        return sum((r.amount for r in self.refunds), Decimal(0))
+
+
+@dataclass
+class OrderNote:
+    """An order note (a WP comment of type order_note). System notes are written by
+    "WooCommerce"; added_by_user notes carry the API key user's display name."""
+    id: int
+    content: str
+    date_created: datetime
+    customer_note: bool = False
+    author: str = "WooCommerce"
+
+
+@dataclass
+class RefundItem:
+    """A line of a refund: a copy of the refunded order item with negative quantity and totals,
+    and meta `_refunded_item_id` pointing at the order item (wc_create_refund)."""
+    id: int
+    kind: str                                  # line_item | shipping
+    name: str
+    refunded_item_id: int
+    quantity: int                              # <= 0
+    total: Decimal                             # <= 0
+    product_id: int = 0
+    variation_id: int = 0
+    method_id: str = ""
+    meta: list[Meta] = field(default_factory=list)
+
+
+@dataclass
+class Refund:
+    """WC_Order_Refund: its own post (id from the posts sequence), child of the order."""
+    id: int
+    order_id: int
+    amount: Decimal
+    reason: str
+    date_created: datetime
+    refunded_by: int = 1
+    refunded_payment: bool = False
+    line_items: list[RefundItem] = field(default_factory=list)
+    meta: list[Meta] = field(default_factory=list)
 
 
 @dataclass
 class Product:
+    """A product post or a product_variation post (type "variation", parent_id set). A
+    variation whose own manage_stock is off while its parent's is on has its stock managed by
+    the parent (WC_Product_Variation::get_manage_stock() answers "parent")."""
     id: int
     name: str
     date_created: datetime
@@ -136,6 +191,11 @@ class Product:
     stock_status: str = "instock"
     status: str = "publish"
     meta: list[Meta] = field(default_factory=list)
+    type: str = "simple"                       # simple | variable | grouped | external | variation
+    parent_id: int = 0
+    global_unique_id: str = ""                 # GTIN, UPC, EAN or ISBN (WooCommerce 9.2+)
+    attributes: list[dict] = field(default_factory=list)   # variations: [{"name", "option"}]
+    menu_order: int = 0
 
 
 @dataclass

@@ -6,6 +6,19 @@ the helpers here, so webhooks follow the same hooks WooCommerce uses:
     any later save    -> woocommerce_update_order  -> order.updated
     trash             -> woocommerce_trash_order   -> order.deleted   (payload {"id": N})
     force delete      -> no order.* webhook (WooCommerce hooks order.deleted to trashing only)
+
+Status changes run the stock hooks (stock.py): wc_maybe_reduce_stock_levels on processing,
+completed and on-hold (and payment_complete), wc_maybe_increase_stock_levels on cancelled and
+pending, both guarded by the order's `_order_stock_reduced` flag; each stock move saves the
+product, so product.updated webhooks follow. A status change also leaves the note WooCommerce's
+WC_Order::status_transition() writes.
+
+Removing a line through the REST API (PUT with {"id", "quantity": 0}, or a null product_id)
+calls $order->remove_item() and nothing else: the stock that line took is NOT given back
+(WC_REST_Orders_V2_Controller::prepare_object_for_database; wc_maybe_adjust_line_item_product_stock
+runs only for lines that are updated, not removed), and a later cancellation cannot give it back
+either, since wc_increase_stock_levels() only walks the remaining lines. Taking lines out of an
+order with their stock is done with a refund of those lines with restock (refunds.py).
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .models import (
+    ORDER_STATUS_NAMES,
     ORDER_STATUSES,
     PAID_STATUSES,
     STOCK_REDUCING_STATUSES,
@@ -26,7 +40,9 @@ from .models import (
     ShippingLine,
     meta_update,
 )
+from .notes import add_order_note
 from .state import WooState
+from .stock import increase_order_stock, item_product, reduce_order_stock
 from .wpjson import ApiError, int_arg, invalid_param, is_integer, parse_bool, parse_rest_date, wc_date
 
 BILLING_FIELDS = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state",
@@ -58,8 +74,10 @@ def create_order(state: WooState, body: Mapping[str, Any]) -> Order:
     # Only now does the order get an id: a rejected body never burns one.
     order.id = state.next_post_id()
     state.orders[order.id] = order
-    _set_status(state, order, requested_status or "pending")
+    # The first save fires woocommerce_new_order; the status is set and saved afterwards, so
+    # stock moved by that status (and its product.updated webhooks) comes after order.created.
     state.fire("order.created", order.id)
+    _set_status(state, order, requested_status or "pending")
     # The v3 controller saves a new order more than once (calculate_totals() saves, then the
     # status is set and saved), so a REST create also fires order.updated (woocommerce#43019).
     # Receivers can get order.updated for an order whose creation answer has not arrived yet.
@@ -210,11 +228,11 @@ def _new_line_item(state: WooState, raw: Mapping[str, Any], index: int) -> LineI
     product, _ = _product_for(state, raw, creating=True)
     quantity = int(raw.get("quantity", 1))
     item = LineItem(id=state.next_item_id(), name="", quantity=quantity, total=Decimal(0), subtotal=Decimal(0))
+    item.variation_id = int(raw.get("variation_id") or 0)
     if product is not None:
-        item.product_id, item.name = product.id, product.name
+        _link_product(item, product)
         price = _decimal(product.regular_price or "0", "price") * quantity
         item.total = item.subtotal = price
-    item.variation_id = int(raw.get("variation_id") or 0)
     _set_item_props(item, raw, index)
     for entry in raw.get("meta_data") or []:
         if isinstance(entry, dict) and "key" in entry:
@@ -234,8 +252,18 @@ def _update_line_item(state: WooState, order: Order, raw: Mapping[str, Any], ind
         return
     product, referenced = _product_for(state, raw, creating=False)
     if referenced and product is not None:
-        item.product_id, item.name = product.id, product.name
+        _link_product(item, product)
     _set_item_props(item, raw, index)
+
+
+def _link_product(item: LineItem, product: Product) -> None:
+    """WC_Order_Item_Product::set_product(): a variation sets variation_id and its parent as
+    product_id."""
+    if product.type == "variation":
+        item.product_id, item.variation_id = product.parent_id, product.id
+    else:
+        item.product_id = product.id
+    item.name = product.name
 
 
 def _set_item_props(item: LineItem, raw: Mapping[str, Any], index: int) -> None:
@@ -260,7 +288,8 @@ def _recalculate(order: Order) -> None:
 
 # ---------------------------------------------------------------------------- status & stock
 def _set_status(state: WooState, order: Order, status: str) -> None:
-    """WC_Order::set_status() + the save-time side effects of a status change."""
+    """WC_Order::set_status() + the save-time side effects of a status change
+    (status_transition(): the woocommerce_order_status_<to> hooks, then the transition note)."""
     previous, order.status = order.status, status
     now = state.now()
     if status in PAID_STATUSES and order.date_paid is None:
@@ -270,9 +299,14 @@ def _set_status(state: WooState, order: Order, status: str) -> None:
     elif status != "completed" and previous == "completed":
         order.date_completed = None
     if status in STOCK_REDUCING_STATUSES and not order.stock_reduced:
-        _move_stock(state, order, -1)
+        reduce_order_stock(state, order)                # wc_maybe_reduce_stock_levels()
+        order.stock_reduced = True
     elif status in ("cancelled", "pending") and order.stock_reduced:
-        _move_stock(state, order, +1)
+        increase_order_stock(state, order)              # wc_maybe_increase_stock_levels()
+        order.stock_reduced = False
+    if previous != status:
+        add_order_note(state, order, f"Order status changed from {ORDER_STATUS_NAMES.get(previous, previous)} "
+                                     f"to {ORDER_STATUS_NAMES.get(status, status)}.")
 
 
 def _payment_complete(state: WooState, order: Order) -> None:
@@ -285,18 +319,6 @@ def _payment_complete(state: WooState, order: Order) -> None:
         order.date_paid = state.now()
     _set_status(state, order, "processing" if needs_processing else "completed")
     save(state, order)
-
-
-def _move_stock(state: WooState, order: Order, direction: int) -> None:
-    """wc_reduce_stock_levels()/wc_increase_stock_levels(). They write the stock directly, so no
-    product.updated webhook follows, as in WooCommerce."""
-    for item in order.line_items:
-        product = state.products.get(item.product_id)
-        if product is None or not product.manage_stock or product.stock_quantity is None:
-            continue
-        product.stock_quantity += direction * item.quantity
-        product.stock_status = "instock" if product.stock_quantity > 0 else "outofstock"
-    order.stock_reduced = direction < 0
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -336,14 +358,16 @@ def order_to_json(state: WooState, order: Order) -> dict:
         "cart_hash": "",
         "number": str(order.id),
         "meta_data": [m.to_json() for m in order.meta],
-        "line_items": [_line_item_json(li, products) for li in order.line_items],
+        "line_items": [_line_item_json(state, li) for li in order.line_items],
         "tax_lines": [],
         "shipping_lines": [{"id": sl.id, "method_title": sl.method_title, "method_id": sl.method_id,
                             "instance_id": "", "total": money(sl.total), "total_tax": "0.00",
                             "taxes": [], "meta_data": []} for sl in order.shipping_lines],
         "fee_lines": [],
         "coupon_lines": [],
-        "refunds": [],
+        # get_refunds() is newest first.
+        "refunds": [{"id": r.id, "reason": r.reason, "total": "-" + money(r.amount)}
+                    for r in sorted(order.refunds, key=lambda r: (r.date_created, r.id), reverse=True)],
         "payment_url": f"{site}/checkout/order-pay/{order.id}/?pay_for_order=true&key={order.order_key}",
         "is_editable": order.status in ("pending", "on-hold", "auto-draft"),
         "needs_payment": order.status in ("pending", "failed") and total > 0,
@@ -360,8 +384,8 @@ def order_to_json(state: WooState, order: Order) -> dict:
     }
 
 
-def _line_item_json(item: LineItem, products: dict[int, Product]) -> dict:
-    product = products.get(item.product_id)
+def _line_item_json(state: WooState, item: LineItem) -> dict:
+    product = item_product(state, item)
     return {
         "id": item.id,
         "name": item.name,
@@ -378,7 +402,10 @@ def _line_item_json(item: LineItem, products: dict[int, Product]) -> dict:
         "sku": product.sku if product else None,
         "price": float(item.total / item.quantity) if item.quantity else 0.0,
         "image": {"id": "", "src": ""},
-        "parent_name": None,
+        # get_order_item_data(): the parent's title when the product is a variation.
+        "parent_name": (state.products[product.parent_id].name
+                        if product is not None and product.type == "variation" and product.parent_id in state.products
+                        else None),
     }
 
 

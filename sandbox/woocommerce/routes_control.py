@@ -1,5 +1,25 @@
 """/_sandbox/: test and demo controls, no auth. Merchant actions here go through the same order
-code as wp-admin would, so each one is one save and one order.updated webhook."""
+and product code as wp-admin would, so each one is one save and one order.updated (or
+product.updated) webhook.
+
+Products:
+  GET  /_sandbox/products                 every product and variation, by id
+  POST /_sandbox/products                 [{name, sku, global_unique_id, regular_price, manage_stock,
+                                            stock_quantity, status, meta_data, type,
+                                            variations: [{sku, global_unique_id, regular_price,
+                                            manage_stock, stock_quantity, attributes, meta_data}]}]
+                                          (or {"products": [...]}): created as the REST API would
+                                          (product.created each); answers 201 with a flat list:
+                                          each product followed by its variations. Not atomic: an
+                                          invalid entry (WP_Error JSON) leaves the earlier ones.
+  POST /_sandbox/products/<id>/stock      {stock_quantity, manage_stock?}: the merchant edits the
+                                          stock in wp-admin (one save, one product.updated). A
+                                          variation whose stock its parent manages answers 400.
+Orders, besides status/complete/tracking:
+  POST /_sandbox/orders/<id>/refund       {amount, reason, line_items: [{id, quantity, refund_total}],
+                                          restock_items (default true)}: a manual refund in
+                                          wp-admin (wc_create_refund with refund_payment off).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +28,11 @@ from flask import Blueprint, request
 from .api import get_state
 from .models import ORDER_STATUSES
 from .orders import order_to_json, save, set_status
+from .products import create_product, create_variation, product_to_json
+from .refunds import create_refund, refund_to_json
+from .stock import managing_stock, save_product
 from .tracking import add_tracking_item
-from .wpjson import json_response, wc_date
+from .wpjson import ApiError, json_response, wc_date
 
 bp = Blueprint("woo_control", __name__, url_prefix="/_sandbox")
 
@@ -164,3 +187,76 @@ def stats():
         }
     data["deliveries_pending"] = state.pending_deliveries()
     return json_response(data)
+
+
+# ---------------------------------------------------------------------------- products
+@bp.get("/products")
+def all_products():
+    state = get_state()
+    with state.lock:
+        return json_response([product_to_json(state, p) for p in sorted(state.products.values(), key=lambda p: p.id)])
+
+
+@bp.post("/products")
+def bulk_products():
+    body = request.get_json(silent=True)
+    specs = body.get("products") if isinstance(body, dict) else body
+    if not isinstance(specs, list) or not all(isinstance(spec, dict) for spec in specs):
+        return _error(400, "a list of products is required")
+    state = get_state()
+    created = []
+    with state.lock:
+        for spec in specs:
+            variations = spec.get("variations") or []
+            if not isinstance(variations, list) or not all(isinstance(v, dict) for v in variations):
+                return _error(400, "variations must be a list of objects")
+            fields = {k: v for k, v in spec.items() if k != "variations"}
+            if variations:
+                fields.setdefault("type", "variable")
+            product = create_product(state, fields)
+            created.append(product)
+            for raw in variations:
+                created.append(create_variation(state, product, raw))
+        return json_response([product_to_json(state, p) for p in created], 201)
+
+
+@bp.post("/products/<int:product_id>/stock")
+def merchant_stock(product_id: int):
+    """wp-admin › Products › Edit › Inventory: the merchant types a new stock quantity."""
+    body = _body()
+    quantity = body.get("stock_quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        return _error(400, "stock_quantity (an integer) is required")
+    state = get_state()
+    with state.lock:
+        product = state.products.get(product_id)
+        if product is None:
+            return _error(404, f"no product {product_id}")
+        if "manage_stock" in body:
+            product.manage_stock = bool(body["manage_stock"])
+        if managing_stock(state, product) == "parent":
+            return _error(400, f"the stock of {product_id} is managed by its parent {product.parent_id}")
+        if not product.manage_stock:
+            return _error(400, f"product {product_id} does not manage stock")
+        product.stock_quantity = quantity
+        save_product(state, product)
+        return json_response(product_to_json(state, product))
+
+
+@bp.post("/orders/<int:order_id>/refund")
+def merchant_refund(order_id: int):
+    """wp-admin › Orders › Refund › "Refund manually": wc_create_refund() without the gateway."""
+    body = _body()
+    rest_body = {"amount": str(body.get("amount", "0")), "reason": str(body.get("reason") or ""),
+                 "line_items": body.get("line_items") or [], "api_refund": False,
+                 "api_restock": bool(body.get("restock_items", True))}
+    state = get_state()
+    with state.lock:
+        order = state.orders.get(order_id)
+        if order is None:
+            return _error(404, f"no order {order_id}")
+        try:
+            refund = create_refund(state, order, rest_body)
+        except ApiError as exc:
+            return _error(exc.status if exc.status < 500 else 400, exc.message)
+        return json_response(refund_to_json(state, refund), 201)

@@ -75,7 +75,14 @@ def update(order_id: int):
             # The CRUD controller answers 400 (not 404) for an unknown id on update.
             raise ApiError(400, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
         update_order(state, order, body)
-        return respond(order_to_json(state, order))
+        data = order_to_json(state, order)
+        lose_answer = state.faults.update_fail_after_commit_next > 0
+        if lose_answer:
+            state.faults.update_fail_after_commit_next -= 1
+            state.stats["fault_fail_after_commit"] += 1
+    if lose_answer:
+        return json_response(CRITICAL_ERROR, 500)
+    return respond(data)
 
 
 @bp.delete("/orders/<int:order_id>")

@@ -31,7 +31,7 @@ class WooState:
                  enforce_safe_urls: bool = False, accept_basic_over_http: bool = True,
                  require_https_callback: bool = False, auth_callback_timeout: float = 10.0,
                  admin_user: str = "admin", admin_password: str = "admin",
-                 wc_version: str = "8.9.3", wp_version: str = "6.5.5"):
+                 wc_version: str = "9.8.5", wp_version: str = "6.5.5"):
         self.lock = threading.RLock()
         self.rng = random.Random(seed)
         self.faults = FaultConfig()
@@ -82,6 +82,7 @@ class WooState:
         self._webhook_ids = itertools.count(1)
         self._item_ids = itertools.count(1)
         self._meta_ids = itertools.count(1)
+        self._comment_ids = itertools.count(1)        # order notes are wp_comments rows
         self._delivery_seq = itertools.count(1)
         self._local = threading.local()
         self._deliverer = None
@@ -102,6 +103,15 @@ class WooState:
 
     def next_meta_id(self) -> int:
         return next(self._meta_ids)
+
+    def next_comment_id(self) -> int:
+        return next(self._comment_ids)
+
+    def wc_at_least(self, version: str) -> bool:
+        """version_compare( WC_VERSION, version, '>=' ) for plain dotted versions."""
+        def parts(text: str) -> tuple[int, ...]:
+            return tuple(int(p) for p in text.split("-")[0].split(".") if p.isdigit())
+        return parts(self.wc_version) >= parts(version)
 
     def next_delivery_seq(self) -> int:
         return next(self._delivery_seq)

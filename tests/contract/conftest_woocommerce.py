@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -52,17 +53,44 @@ class Sandbox:
     def deliveries(self, kind: str = "delivery") -> list[dict]:
         return self.control("GET", f"deliveries?kind={kind}").json()
 
+    def products(self, specs: list[dict]) -> dict[str, dict]:
+        """Create products (and their variations) as the merchant would; returns them by SKU."""
+        created = self.control("POST", "products", specs).json()
+        return {p["sku"]: p for p in created}
 
-@pytest.fixture
-def woo_sandbox():
+    def merchant_stock(self, product_id: int, quantity: int) -> dict:
+        return self.control("POST", f"products/{product_id}/stock", {"stock_quantity": quantity}).json()
+
+    def stock_of(self, product_id: int) -> int | None:
+        with self.state.lock:
+            return self.state.products[product_id].stock_quantity
+
+
+@contextmanager
+def running_sandbox(**state_options):
+    """A sandbox shop on loopback with the contract tests' key; `state_options` go to WooState
+    (e.g. wc_version="10.3.0")."""
     clock = FakeClock()
-    state = WooState(seed=7, clock=clock, delivery_timeout=2.0, ping_timeout=2.0)
+    state = WooState(seed=7, clock=clock, delivery_timeout=2.0, ping_timeout=2.0, **state_options)
     state.add_key(CONSUMER_KEY, CONSUMER_SECRET)
     server, thread = serve("127.0.0.1", 0, state)
     try:
         yield Sandbox(state, base_url(server), clock)
     finally:
         stop(server, thread)
+
+
+def shop_for(sandbox: Sandbox, **options) -> WooCommerceShop:
+    """The real adapter pointed at `sandbox` (no read retries unless asked)."""
+    options.setdefault("read_attempts", 1)
+    return WooCommerceShop(sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, timeout=2, allow_private_hosts=True,
+                           **options)
+
+
+@pytest.fixture
+def woo_sandbox():
+    with running_sandbox() as sandbox:
+        yield sandbox
 
 
 @pytest.fixture

@@ -10,11 +10,27 @@ from adapters.woocommerce.mapping import (
     address_line,
     draft_to_wc,
     format_wc_datetime,
+    note_to_wc,
     parse_wc_datetime,
+    refund_to_wc,
+    refunded_quantities,
+    removal_to_wc,
     tracking_from_wc,
     wc_to_shop_order,
+    wc_to_shop_order_lines,
+    wc_to_shop_product,
+    wc_to_shop_refund,
 )
-from plugin.sync.ports import Address, OrderLine, ShopOrderDraft, Tracking
+from plugin.sync.ports import (
+    Address,
+    OrderLine,
+    RefundLine,
+    ShopOrderDraft,
+    ShopOrderLine,
+    ShopProduct,
+    ShopRefund,
+    Tracking,
+)
 
 SHIPPING = Address(first_name="Jan", last_name="Jansen", company="", street="Dorpsweg", house_number="7",
                    house_number_ext="bis", extra="2e verdieping", zip_code="9999 ZZ", city="Ergens",
@@ -127,3 +143,120 @@ def test_dates():
     assert parse_wc_datetime(None) is None and parse_wc_datetime("soon") is None
     cest = timezone(timedelta(hours=2))
     assert format_wc_datetime(datetime(2024, 5, 1, 12, 0, 7, 999, tzinfo=cest)) == "2024-05-01T10:00:07"
+
+
+# ---------------------------------------------------------------------------- issue 4: lines, refunds, products
+ORDER_WITH_LINES = {
+    "id": 812,
+    "line_items": [
+        {"id": 31, "product_id": 200, "variation_id": 0, "quantity": 2, "total": "49.90",
+         "meta_data": [{"id": 1, "key": "_orderbridge_line_id", "value": "2012345678"},
+                       {"id": 2, "key": "_reduced_stock", "value": "2"}]},
+        {"id": 32, "product_id": 300, "variation_id": 301, "quantity": 1, "total": "15.00",
+         "meta_data": [{"id": 3, "key": "_orderbridge_line_id", "value": "2012345679"}]},
+        {"id": 33, "product_id": 0, "variation_id": 0, "quantity": 1, "total": "3.5", "meta_data": []},
+        "junk",
+    ],
+}
+
+
+def test_order_lines_read_our_line_id_and_the_product_whose_stock_moved():
+    assert wc_to_shop_order_lines(ORDER_WITH_LINES) == [
+        ShopOrderLine(31, "2012345678", 200, 2, Decimal("49.90")),
+        ShopOrderLine(32, "2012345679", 301, 1, Decimal("15.00")),      # the variation
+        ShopOrderLine(33, None, None, 1, Decimal("3.5")),               # not ours, no product
+    ]
+    with pytest.raises(UnexpectedPayload):
+        wc_to_shop_order_lines({"code": "woocommerce_rest_shop_order_invalid_id"})
+
+
+REFUND = {
+    "id": 901, "date_created": "2024-05-01T12:00:00", "date_created_gmt": "2024-05-01T10:00:00",
+    "amount": "24.95", "reason": "bol.com return RMA 1", "refunded_payment": False,
+    "line_items": [
+        {"id": 77, "quantity": -1, "total": "-20.62", "total_tax": "-4.33",
+         "meta_data": [{"id": 9, "key": "_refunded_item_id", "value": "31"}]},
+        {"id": 78, "quantity": -2, "total": "0.00", "total_tax": "0.00",
+         "meta_data": [{"id": 10, "key": "_refunded_item_id", "value": "32"}]},
+    ],
+}
+
+
+def test_refund_lines_point_at_the_order_lines_with_positive_numbers():
+    refund = wc_to_shop_refund(REFUND)
+    assert refund == ShopRefund(
+        id=901, amount=Decimal("24.95"), reason="bol.com return RMA 1",
+        lines=(RefundLine(31, 1, Decimal("24.95")), RefundLine(32, 2, Decimal("0.00"))),
+        date_created=datetime(2024, 5, 1, 10, 0, tzinfo=UTC))
+    assert refunded_quantities([refund, wc_to_shop_refund({**REFUND, "id": 902, "line_items": REFUND["line_items"][1:]})]) == {
+        31: 1, 32: 4}
+    assert wc_to_shop_refund({"id": 5, "amount": None, "reason": None}) == ShopRefund(5, Decimal(0), "")
+    with pytest.raises(UnexpectedPayload):
+        wc_to_shop_refund([])
+
+
+def test_refund_bodies_never_move_money_and_send_strings():
+    body = refund_to_wc((RefundLine(31, 1, Decimal("24.95")),), Decimal("24.95"), "return", restock=False)
+    assert body == {"amount": "24.95", "reason": "return", "api_refund": False, "api_restock": False,
+                    "line_items": [{"id": 31, "quantity": 1, "refund_total": "24.95", "refund_tax": []}]}
+    removal = removal_to_wc({31: 2, 32: 1}, "cancelled")
+    assert removal["amount"] == "0.00" and removal["api_refund"] is False and removal["api_restock"] is True
+    assert removal["line_items"] == [{"id": 31, "quantity": 2, "refund_total": "0.00", "refund_tax": []},
+                                     {"id": 32, "quantity": 1, "refund_total": "0.00", "refund_tax": []}]
+    assert "restock_items" not in removal          # not a REST parameter: WooCommerce ignores it
+    assert note_to_wc("hi") == {"note": "hi", "customer_note": False, "added_by_user": False}
+
+
+PRODUCT = {
+    "id": 200, "type": "simple", "parent_id": 0, "sku": "KM-1", "global_unique_id": "8712345678901",
+    "manage_stock": True, "stock_quantity": 7, "date_modified": "2024-05-01T12:00:00",
+    "date_modified_gmt": "2024-05-01T10:00:00",
+    "meta_data": [{"id": 1, "key": "_ean_plugin", "value": " 8700000000017 "}, {"id": 2, "key": "_flag", "value": True}],
+}
+
+
+def test_product_to_shop_product():
+    assert wc_to_shop_product(PRODUCT) == ShopProduct(200, None, "KM-1", "8712345678901", 7,
+                                                      datetime(2024, 5, 1, 10, 0, tzinfo=UTC))
+    # A configured meta key wins; absent or not a scalar, global_unique_id is the fallback.
+    assert wc_to_shop_product(PRODUCT, "_ean_plugin").ean == "8700000000017"
+    assert wc_to_shop_product(PRODUCT, "_missing").ean == "8712345678901"
+    assert wc_to_shop_product(PRODUCT, "_flag").ean == "8712345678901"
+    assert wc_to_shop_product({**PRODUCT, "global_unique_id": None}).ean == ""
+
+
+@pytest.mark.parametrize("manage, quantity, expected", [
+    (True, 3, 3), (True, None, None), (False, 12, None), ("parent", 30, 30), (None, 5, None), (True, 2.0, 2),
+])
+def test_product_stock_only_when_the_shop_manages_it(manage, quantity, expected):
+    assert wc_to_shop_product({**PRODUCT, "manage_stock": manage, "stock_quantity": quantity}).stock == expected
+
+
+def test_variation_has_its_parent():
+    variation = wc_to_shop_product({**PRODUCT, "id": 301, "type": "variation", "parent_id": 300})
+    assert (variation.id, variation.parent_id) == (301, 300)
+
+
+@pytest.mark.parametrize("payload", [None, [], {"id": "200"}, {"id": True}, {"code": "woocommerce_rest_product_invalid_id"}])
+def test_not_a_product(payload):
+    with pytest.raises(UnexpectedPayload):
+        wc_to_shop_product(payload)
+
+
+def test_registry_parses_a_product_webhook_with_the_shops_ean_key():
+    from types import SimpleNamespace
+
+    from plugin.registry import AdapterRegistry
+    registry = AdapterRegistry(box=None, settings=None)
+    shop = SimpleNamespace(settings={"ean_meta_key": "_ean_plugin"})
+    assert registry.parse_shop_product(shop, PRODUCT).ean == "8700000000017"
+    assert registry.parse_shop_product(SimpleNamespace(settings=None), PRODUCT).ean == "8712345678901"
+
+
+def test_registry_builds_the_shop_with_its_ean_key():
+    from plugin.registry import build_shop
+    shop = build_shop("woocommerce", "https://shop.example", {"consumer_key": "ck", "consumer_secret": "cs"},
+                      {"ean_meta_key": "_ean_plugin"})
+    assert shop.ean_meta_key == "_ean_plugin"
+    assert build_shop("woocommerce", "https://shop.example", {"consumer_key": "ck", "consumer_secret": "cs"},
+                      {}).ean_meta_key == ""
