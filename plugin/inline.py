@@ -49,13 +49,32 @@ class InlineQueue:
     def grace_sweep(self) -> None:
         self._add("grace_sweep", None)
 
+    def push_stock(self, connection_id: int, delay: float = 0) -> None:
+        self._add("push_stock", connection_id, delay)
+
+    def reconcile_stock(self, connection_id: int) -> None:
+        self._add("reconcile_stock", connection_id)
+
+    def push_cancellation(self, cancellation_id: int, delay: float = 0) -> None:
+        self._add("push_cancellation", cancellation_id, delay)
+
+    def poll_returns(self, connection_id: int) -> None:
+        self._add("poll_returns", connection_id)
+
+    def push_return(self, return_id: int, delay: float = 0) -> None:
+        self._add("push_return", return_id, delay)
+
     def drain(self) -> dict[str, int]:
+        from plugin.sync.cancellations import push_cancellation
         from plugin.sync.create_in_shop import create_in_shop
         from plugin.sync.grace_sweep import grace_sweep
         from plugin.sync.import_orders import import_order, import_orders
         from plugin.sync.poll_shop import poll_shop
         from plugin.sync.process_delivery import process_delivery
         from plugin.sync.push_shipment import follow_shipment, push_shipment
+        from plugin.sync.reconcile_stock import reconcile_stock
+        from plugin.sync.returns import poll_returns, push_return
+        from plugin.sync.sync_stock import push_stock
         handlers = {
             "poll_connection": lambda arg: import_orders(self._ctx, arg),
             "poll_shop": lambda arg: poll_shop(self._ctx, arg),
@@ -65,6 +84,11 @@ class InlineQueue:
             "follow_shipment": lambda arg: follow_shipment(self._ctx, arg),
             "process_delivery": lambda arg: process_delivery(self._ctx, arg),
             "grace_sweep": lambda arg: grace_sweep(self._ctx),
+            "push_stock": lambda arg: push_stock(self._ctx, arg),
+            "reconcile_stock": lambda arg: reconcile_stock(self._ctx, arg),
+            "push_cancellation": lambda arg: push_cancellation(self._ctx, arg),
+            "poll_returns": lambda arg: poll_returns(self._ctx, arg),
+            "push_return": lambda arg: push_return(self._ctx, arg),
         }
         counts: dict[str, int] = {}
         while self._pending:
@@ -85,6 +109,7 @@ def run_once(ctx: SyncContext) -> dict[str, int]:
     with ctx.db.session() as s:   # everything is due now
         s.execute(update(models.Connection).values(next_poll_at=None))
         s.execute(update(models.Shop).values(next_poll_at=None))
+        s.execute(update(models.Connection).values(stock_reconcile_at=None, returns_poll_at=None))
     dispatch(ctx, stale_after=0)
     counts = ctx.queue.drain()
     counts["deferred"] = ctx.queue.deferred

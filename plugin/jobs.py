@@ -100,6 +100,42 @@ def process_delivery_task(delivery_id: int):
 
 
 @huey.task()
+def push_stock_task(connection_id: int):
+    from plugin.sync.sync_stock import push_stock
+    return push_stock(_ctx(), connection_id)
+
+
+@huey.task()
+def reconcile_stock_task(connection_id: int):
+    from plugin.sync.reconcile_stock import reconcile_stock
+    try:
+        return reconcile_stock(_ctx(), connection_id).__dict__
+    except AdapterError as exc:   # recorded on the stream's cursor; the next reconcile tries again
+        log.warning("stock reconcile of connection %s failed: %s", connection_id, exc)
+
+
+@huey.task()
+def push_cancellation_task(cancellation_id: int):
+    from plugin.sync.cancellations import push_cancellation
+    return push_cancellation(_ctx(), cancellation_id)
+
+
+@huey.task()
+def poll_returns_task(connection_id: int):
+    from plugin.sync.returns import poll_returns
+    try:
+        return poll_returns(_ctx(), connection_id)
+    except AdapterError as exc:   # recorded on the stream's cursor; the next poll tries again
+        log.warning("returns poll of connection %s failed: %s", connection_id, exc)
+
+
+@huey.task()
+def push_return_task(return_id: int):
+    from plugin.sync.returns import push_return
+    return push_return(_ctx(), return_id)
+
+
+@huey.task()
 def grace_sweep_task():
     from plugin.sync.grace_sweep import grace_sweep
     return len(grace_sweep(_ctx()))
@@ -149,6 +185,22 @@ class HueyQueue:
 
     def grace_sweep(self) -> None:
         grace_sweep_task()
+
+    # -- stock, cancellations, returns (issue 4)
+    def push_stock(self, connection_id: int, delay: float = 0) -> None:
+        self._send(push_stock_task, connection_id, delay)
+
+    def reconcile_stock(self, connection_id: int) -> None:
+        self._send(reconcile_stock_task, connection_id)
+
+    def push_cancellation(self, cancellation_id: int, delay: float = 0) -> None:
+        self._send(push_cancellation_task, cancellation_id, delay)
+
+    def poll_returns(self, connection_id: int) -> None:
+        self._send(poll_returns_task, connection_id)
+
+    def push_return(self, return_id: int, delay: float = 0) -> None:
+        self._send(push_return_task, return_id, delay)
 
     def dispatch(self) -> None:
         dispatch_task()

@@ -1,6 +1,7 @@
 """The sandbox shop's "merchant": it finds the orders orderbridge created and completes them
 through the shop, the way a person in WooCommerce's admin would. Some get T&T at once, some
-later, some never (those are shipped without T&T once the grace period is over)."""
+later, some never (those are shipped without T&T once the grace period is over). The orders in
+`skip` (bol.com order ids) are left alone: the demo's scenarios cancel them instead."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Merchant:
     seed: int = 7
     pace: float = 0.0
     grace: float = 15.0
+    skip: set[str] = field(default_factory=set)
     plans: dict[int, Plan] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -79,7 +81,8 @@ class Merchant:
         response = self._http.get("/_sandbox/orders")
         response.raise_for_status()
         for order in response.json():
-            ours = any(m.get("key") == "_orderbridge_ref" for m in order.get("meta_data", []))
+            meta = {m.get("key"): m.get("value") for m in order.get("meta_data", [])}
+            ours = "_orderbridge_ref" in meta and meta.get("_orderbridge_external_id") not in self.skip
             if ours and order["id"] not in self.plans:
                 self.plans[order["id"]] = self._plan()
         now = time.monotonic()

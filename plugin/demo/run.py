@@ -3,7 +3,10 @@
 bol.com sandbox gets N orders -> orderbridge (web + worker processes) pulls them and creates each
 once in the WooCommerce sandbox -> the merchant completes them (T&T now, later or never) -> the
 shop's signed webhooks reach orderbridge -> shipments are pushed to bol.com and followed to
-SUCCESS. The run owns its database (var/demo/), so it can be played again and again.
+SUCCESS. Around it (plugin/demo/scenarios.py): the orders are of a small catalog whose stock
+orderbridge keeps on bol.com's offers, two buyers cancel on bol.com, the merchant cancels two
+orders in the shop, and a buyer returns an item the merchant then refunds. The run owns its
+database (var/demo/), so it can be played again and again.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import httpx
 from plugin.demo.merchant import Merchant
 from plugin.demo.processes import ProcessGroup, free_port
 from plugin.demo.report import table, take
+from plugin.demo.scenarios import Scenarios, catalog
 
 TIMEOUT_SLEEP = 12      # an injected timeout answers after this long (clients give up at 10-15 s)
 SELLER = ("demo-seller", "demo-seller-secret")
 ADMIN_SELLER = ("your-seller", "your-seller-secret")   # for the merchant to add in the browser
 SHOP_KEYS = ("ck_demo0000000000000000000000000000000000", "cs_demo0000000000000000000000000000000000")
+PRODUCTS = 8            # the demo shop's catalog, each product offered on bol.com
 
 
 @dataclass
@@ -92,17 +97,32 @@ def play(opts: DemoOptions) -> bool:
         _ok(bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}))
         _ok(shop.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1]}))
 
+        # a wrong starting stock on bol.com (0): orderbridge's first reconcile corrects it
+        products = catalog(bol, shop, SELLER[0], PRODUCTS, stock=20 + opts.orders)
         ctx = _context()
         connection_id = _connect(ctx, urls, opts)
         _faults(bol, shop, opts)
-        seeded = _ok(bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": opts.orders}))
-        seeded_ids = set(seeded.json()["order_ids"])
-        say.line(f"bol.com sandbox received {len(seeded_ids)} new orders; orderbridge is polling")
+        seeded = _ok(bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": opts.orders,
+                                                        "from_offers": True})).json()
+        seeded_ids = set(seeded["order_ids"])
+        say.line(f"bol.com sandbox received {len(seeded_ids)} new orders of {len(products)} products; "
+                 f"orderbridge is polling")
 
-        merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace, grace=opts.grace)
-        merchant.start()
         from plugin.jobs import HueyQueue
         queue = HueyQueue()
+        cancels = 2 if opts.orders >= 8 else 1 if opts.orders >= 4 else 0
+        scenarios = Scenarios.choose(
+            list(seeded_ids), opts.seed, cancels, bol=bol, shop=shop, seller=SELLER[0], shop_keys=SHOP_KEYS,
+            item_ids=seeded["order_item_ids"], products=products,
+            recheck_order=lambda external_id: queue.import_order(connection_id, external_id),
+            # returns are polled hourly by default (at least every minute): the demo asks now
+            poll_returns=lambda: queue.poll_returns(connection_id))
+        if cancels:
+            say.line(f"scenarios: buyers cancel {', '.join(scenarios.buyer_cancel)} on bol.com, the merchant "
+                     f"cancels {', '.join(scenarios.shop_cancel)} in the shop, the first order shipped comes back")
+        merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace, grace=opts.grace,
+                            skip=scenarios.skip)
+        merchant.start()
         queue.poll_connection(connection_id)   # the first poll now, not at its staggered slot
         snap, next_tick = None, 0.0
         while True:
@@ -111,30 +131,35 @@ def play(opts: DemoOptions) -> bool:
                 queue.dispatch()
                 next_tick = now + 1.0
             group.check_alive()
-            snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans)
+            snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans, scenarios)
+            scenarios.step(snap)
             say.progress(snap)
-            if snap.converged() and merchant.done:
+            if snap.converged() and merchant.done and scenarios.done:
                 break
             if now - started > opts.deadline:
                 break
             time.sleep(0.5)
         merchant.stop()
         elapsed = time.monotonic() - started
-        snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans)
+        snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans, scenarios)
         ok = snap.converged()
         say.end_progress()
         say.line(table(snap, elapsed))
         if ok:
-            say.line("converged: every order created once in the shop and shipped once on bol.com")
+            say.line("converged: every order created once in the shop and shipped once on bol.com"
+                     + ("; cancellations, the return and every offer's stock once each on both sides"
+                        if snap.scenarios else ""))
         else:
             say.line("NOT converged within the deadline:")
-            for problem in snap.wrong_tracking[:10]:
+            for problem in snap.problems():
                 say.line(f"  {problem}")
             say.line(f"  order statuses {dict(snap.statuses)}, shipments {dict(snap.shipments)}; "
                      f"logs in {run_dir / 'logs'}")
             if merchant.errors:
                 say.line(f"  the simulated merchant could not reach the shop {len(merchant.errors)} times, "
                          f"last: {merchant.errors[-1]}")
+            if scenarios.errors:
+                say.line(f"  the scenarios could not act {len(scenarios.errors)} times, last: {scenarios.errors[-1]}")
         if not opts.exit_after:
             # a second seller account with orders waiting, for the merchant to connect in the admin
             _ok(bol.post("/_sandbox/sellers", json={"client_id": ADMIN_SELLER[0], "client_secret": ADMIN_SELLER[1]}))
@@ -156,6 +181,8 @@ def _connect(ctx, urls: dict, opts: DemoOptions) -> int:
         "name": "Demo shop", "url": urls["woocommerce"],
         "consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1],
         "settings": {"grace_seconds": max(1, round(opts.grace)), "shop_poll_seconds": 30,
+                     # the shop's stock on bol.com's offers, matched by EAN (WooCommerce's GTIN)
+                     "stock_sync": True, "stock_match_by": "ean",
                      "transporters": {"default": "TNT",
                                       "rules": [{"pattern": "^JVGL", "transporter": "DHLFORYOU", "strip": "JVGL"}]}},
     })
@@ -216,6 +243,9 @@ class _Printer:
         text = (f"created {snap.created_in_shop}/{snap.seeded}  waiting {snap.statuses.get('waiting', 0)}  "
                 f"shipped {snap.statuses.get('shipped', 0)}  pushed {snap.shipped_ok}  "
                 f"errors {snap.statuses.get('error', 0)}  duplicates {snap.duplicates}")
+        if snap.scenarios:
+            text += (f"  cancelled {snap.buyer_on_bol + snap.shop_on_bol}/{snap.to_cancel}  "
+                     f"returned {snap.returns_handled}  offers {snap.offers_ok}/{snap.offers_total}")
         if self.tty:
             print("\r" + text.ljust(100), end="", flush=True)
             self._open = True

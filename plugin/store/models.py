@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -86,6 +87,13 @@ class Connection(Base):
     # Who the seller account is on the marketplace (a hash of its public id, e.g. bol client id):
     # billing counts seller accounts, not connections or countries.
     account_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Stock and returns (issue 4): when the next stock reconcile and returns poll are due (claimed
+    # by compare-and-set like next_poll_at); one stock pusher at a time per connection
+    # (`stock_lease_until`), and none before `stock_paused_until` (the marketplace's Retry-After).
+    stock_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    returns_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    stock_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    stock_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     shop: Mapped[Shop] = relationship()
     __table_args__ = (Index("ix_connections_due", "enabled", "next_poll_at"),)
 
@@ -109,11 +117,14 @@ class Order(Base):
     # "Handle manually": the merchant took the order out of orderbridge's hands, with a reason.
     manual_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     manual_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # When the poll last read the order's detail again for the buyer's cancellation requests.
+    cancellation_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)     # optimistic concurrency
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", cascade="all, delete-orphan")
     binding: Mapped[Binding] = relationship(back_populates="order", uselist=False)
+    cancellations: Mapped[list[Cancellation]] = relationship(order_by="Cancellation.id", viewonly=True)
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (UniqueConstraint("connection_id", "external_id", name="uq_order_connection_external"),)
 
@@ -128,6 +139,11 @@ class OrderLine(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[str] = mapped_column(String(20))        # Decimal as text: exact on both DBs
+    # The line's own state (issue 4): open = quantity - shipped - cancelled.
+    shipped_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # The buyer asked on the marketplace to cancel this line (seen once, told once).
+    cancellation_requested: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Binding(Base):
@@ -177,6 +193,9 @@ class Shipment(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The marketplace lines this shipment covers (the order's open lines when it was written);
+    # NULL on shipments written before lines had their own state: every line.
+    line_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
     order: Mapped[Order] = relationship()
 
 
@@ -250,3 +269,142 @@ class BillingUsage(Base):
     month: Mapped[str] = mapped_column(String(7))            # YYYY-MM (UTC)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     __table_args__ = (UniqueConstraint("shop_id", "marketplace", "account_ref", "month", name="uq_billing_usage"),)
+
+
+# ---------------------------------------------------------------- stock, cancellations, returns
+class OfferLink(Base):
+    """A shop product (or variation) of a connection's shop, linked to the seller's offer on the
+    marketplace by its match key (EAN or SKU, per the shop's stock_match_by). One row per
+    connection and product: also what the admin's Stock tab lists (status, last value sent, when).
+
+    `offer_id` NULL with `listed` False is "Skipped" (not listed on the marketplace); `checked_at`
+    NULL means the mapping was never looked up (the stock pusher looks it up before sending).
+    `hold_until`: a stock update of this offer had an unknown outcome (a timeout) and may still
+    commit on the marketplace until then; nothing newer is sent before, or the late one would win."""
+    __tablename__ = "offer_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    shop_product_id: Mapped[int] = mapped_column(BigInteger)
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sku: Mapped[str] = mapped_column(String(100), default="")
+    ean: Mapped[str] = mapped_column(String(40), default="")
+    match_key: Mapped[str] = mapped_column(String(100), default="")
+    offer_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    shop_stock: Mapped[int | None] = mapped_column(Integer, nullable=True)        # last seen in the shop
+    marketplace_stock: Mapped[int | None] = mapped_column(Integer, nullable=True)  # last seen on the marketplace
+    stock_status: Mapped[str] = mapped_column(String(20), default="pending")      # of the newest update
+    last_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)        # last value sent
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("connection_id", "shop_product_id", name="uq_offer_link_product"),
+        # one product per offer: two products with one EAN would fight over its stock
+        UniqueConstraint("connection_id", "offer_id", name="uq_offer_link_offer"),
+    )
+
+
+class StockUpdate(Base):
+    """The stock outbox: one row per value to send to one offer. Coalescing is in the store: at
+    most one `pending` row per offer link (a partial unique index), and a newer value supersedes
+    the pending one in the same transaction. pending -> sending -> sent | error; pending ->
+    superseded | skipped. The amount is computed again from the shop when it is sent, so the
+    newest stock always wins whatever order the triggers arrived in."""
+    __tablename__ = "stock_updates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    link_id: Mapped[int] = mapped_column(ForeignKey("offer_links.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    trigger: Mapped[str] = mapped_column(String(40), default="")
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    process_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        Index("ix_stock_updates_open", "connection_id", "state", "id"),
+        Index("uq_stock_update_pending", "link_id", unique=True,
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+    )
+
+
+class Cancellation(Base):
+    """The outbox row of cancelling order lines, both ways. Unique per order and set of lines.
+
+    direction `marketplace` (the buyer asked): shop_pending -> shop_sending (the shop order is
+    cancelled or the lines removed; both idempotent) -> pending -> sending -> submitted ->
+    success | failed. direction `shop` (the merchant cancelled in the shop): pending -> sending ->
+    submitted -> success | failed. `test`: the shop's test mode, never sent. `sending` is
+    committed before the marketplace is called: after a lost answer the next attempt asks for the
+    process an earlier call started (find_cancellation_process) before calling again."""
+    __tablename__ = "cancellations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(20))          # marketplace | shop
+    line_ids: Mapped[list] = mapped_column(JSON, default=list)
+    line_key: Mapped[str] = mapped_column(String(500))          # sorted line ids: the identity
+    reason_code: Mapped[str] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    shop_action: Mapped[str | None] = mapped_column(String(20), nullable=True)   # cancel_order | remove_lines | none
+    process_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    shop_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    order: Mapped[Order] = relationship()
+    __table_args__ = (UniqueConstraint("order_id", "line_key", name="uq_cancellation_order_lines"),)
+
+
+class Return(Base):
+    """One returned order line (a marketplace RMA), recorded once per connection and RMA id.
+
+    state (the marketplace's): registered -> handled (handling_result, quantity_returned).
+    shop_state (what we tell the shop): pending -> sending -> done (note id or refund id) | skipped
+    (not one of our orders) | error. handle_state (the merchant's handling pushed back):
+    NULL -> pending -> sending -> submitted -> success | failed (or test)."""
+    __tablename__ = "returns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=True,
+                                                 index=True)
+    rma_id: Mapped[str] = mapped_column(String(100))
+    return_id: Mapped[str] = mapped_column(String(100), default="")
+    external_order_id: Mapped[str] = mapped_column(String(100), default="")
+    line_id: Mapped[str] = mapped_column(String(100), default="")
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="registered", index=True)
+    handling_result: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    quantity_returned: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    shop_state: Mapped[str] = mapped_column(String(20), default="pending")
+    shop_action: Mapped[str | None] = mapped_column(String(20), nullable=True)   # note | refund
+    shop_note_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    shop_refund_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    shop_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    handle_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    merchant_refund_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    process_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    __table_args__ = (UniqueConstraint("connection_id", "rma_id", name="uq_return_connection_rma"),)

@@ -1,7 +1,10 @@
 """Use case: the shop says something about one of our orders (webhook or safety-net poll).
 
 Completed without T&T -> waiting; completed with T&T (now or later) -> shipped, and entering
-shipped writes the shipment's outbox row in the same transaction. Views arrive repeated and out
+shipped writes the shipment's outbox row in the same transaction. Cancelled in the shop ->
+pending_cancellation, and the marketplace cancellation's outbox row in the same transaction
+(plugin/sync/cancellations.py). Any change of one of our orders also hints the jobs of its open
+returns: the merchant may have refunded a returned line (plugin/sync/returns.py). Views arrive repeated and out
 of order; the domain never moves backwards and a view older than the newest one applied is
 dropped. A view may also arrive before create_in_shop recorded the shop order id (the shop's
 webhook beat our commit): the marker in the order's meta finds the binding, which is adopted.
@@ -18,8 +21,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from plugin.domain import OrderStatus, ShopView
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
+from plugin.sync.cancellations import shop_cancelled
 from plugin.sync.context import SyncContext
 from plugin.sync.ports import ShopOrder
+from plugin.sync.returns import returns_to_check
+from plugin.sync.shop_settings import shop_settings
 
 log = logging.getLogger(__name__)
 
@@ -38,32 +44,44 @@ def apply_shop_order(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, sour
 
 def _apply(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -> str:
     now = ctx.clock()
-    shipment_id = None
-    with ctx.db.session() as s:
-        binding = _binding_for(s, shop_id, shop_order)
-        if binding is None:
-            return "not ours"
-        order = s.get(models.Order, binding.order_id)
-        if order.status == OrderStatus.MANUAL:
-            return "handled manually"   # out of our hands: not even the modified time is ours to keep
-        if (shop_order.date_modified and order.shop_modified_at
-                and shop_order.date_modified < order.shop_modified_at):
-            return "stale"
-        shop = s.get(models.Shop, shop_id)
-        view = shop_view(shop_order, shop.settings or {})
-        domain = to_domain(order)
-        outcome = domain.apply_shop_view(view, now)
-        if shop_order.date_modified:
-            order.shop_modified_at = shop_order.date_modified
-        if outcome.status is None:
-            return "no change"
-        write_back(order, domain)
-        timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason} (shop #{shop_order.number}, "
-                                              f"via {source})")
-        if outcome.push_shipment:
-            shipment_id = add_shipment(s, order)
+    shipment_id = cancellation_id = None
+    returns: list[int] = []
+    try:
+        with ctx.db.session() as s:
+            binding = _binding_for(s, shop_id, shop_order)
+            if binding is None:
+                return "not ours"
+            order = s.get(models.Order, binding.order_id)
+            if order.status == OrderStatus.MANUAL:
+                return "handled manually"   # out of our hands: not even the modified time is ours to keep
+            # a change of the order may be the merchant refunding a returned line
+            returns = returns_to_check(s, order.id)
+            if (shop_order.date_modified and order.shop_modified_at
+                    and shop_order.date_modified < order.shop_modified_at):
+                return "stale"
+            shop = s.get(models.Shop, shop_id)
+            view = shop_view(shop_order, shop.settings or {})
+            domain = to_domain(order)
+            outcome = domain.apply_shop_view(view, now)
+            if shop_order.date_modified:
+                order.shop_modified_at = shop_order.date_modified
+            if outcome.status is None:
+                return "no change"
+            write_back(order, domain)
+            timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason} "
+                                                  f"(shop #{shop_order.number}, via {source})")
+            if outcome.push_shipment:
+                shipment_id = add_shipment(s, order)
+            if outcome.status is OrderStatus.PENDING_CANCELLATION:
+                # the outbox row of the marketplace cancellation, in the same transaction
+                cancellation_id = shop_cancelled(s, order, outcome, shop_settings(shop))
+    finally:
+        for return_id in returns:
+            ctx.queue.push_return(return_id)
     if shipment_id is not None:
         ctx.queue.push_shipment(shipment_id)
+    if cancellation_id is not None:
+        ctx.queue.push_cancellation(cancellation_id)
     return outcome.status.value
 
 
@@ -79,11 +97,13 @@ def shop_view(shop_order: ShopOrder, settings: dict) -> ShopView:
 
 
 def add_shipment(s: Session, order: models.Order) -> int:
-    """The outbox row, in the caller's transaction. Unique per order: never two shipments."""
+    """The outbox row, in the caller's transaction. Unique per order: never two shipments. It
+    covers the order's open lines (not the cancelled ones, nor those with a cancellation on its way)."""
     existing = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order.id))
     if existing is not None:
         return existing.id
-    shipment = models.Shipment(order_id=order.id, state="pending", reference=f"ob-{order.id}")
+    shipment = models.Shipment(order_id=order.id, state="pending", reference=f"ob-{order.id}",
+                               line_ids=list(to_domain(order).open_lines()))
     s.add(shipment)
     s.flush()
     return shipment.id

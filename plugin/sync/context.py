@@ -12,7 +12,7 @@ from plugin.config import Settings
 from plugin.store.clock import utcnow
 from plugin.store.db import Database
 from plugin.store.secrets import SecretBox
-from plugin.sync.ports import Enqueuer, MarketplacePort, ShopOrder, ShopPort
+from plugin.sync.ports import Enqueuer, MarketplacePort, ShopOrder, ShopPort, ShopProduct
 
 # The longest a single HTTP call of ours lasts (client timeouts are 10-15 s).
 CALL_SECONDS = 15
@@ -31,6 +31,9 @@ class Adapters(Protocol):
     def shop(self, shop: Any) -> ShopPort: ...
 
     def parse_shop_order(self, shop: Any, payload: dict) -> ShopOrder: ...
+
+    def parse_shop_product(self, shop: Any, payload: dict) -> ShopProduct:
+        """A product.updated webhook's body as a ShopProduct (the shop's EAN setting applied)."""
 
     def credentials_schema(self, marketplace: str) -> Any:
         """The marketplace adapter's own marshmallow schema for its credentials."""

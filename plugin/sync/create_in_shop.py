@@ -24,6 +24,7 @@ from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active, shop_refused_keys
 from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft
 from plugin.sync.retry import retry_delay, should_retry
+from plugin.sync.sync_stock import stock_moved_for_lines
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,10 @@ def create_in_shop(ctx: SyncContext, order_id: int) -> str:
             created = shop.create_order(draft)
     except AdapterError as exc:
         return _failed(ctx, binding.id, order_id, exc, attempts)
-    _created(ctx, binding.id, order_id, created, adopted)
+    if _created(ctx, binding.id, order_id, created, adopted):
+        # the shop took the lines off its stock (no product webhook follows that): the offers'
+        # values are computed again (the units are no longer reserved by us, they are gone there)
+        stock_moved_for_lines(ctx, shop_row.id, [(line.ean, line.sku) for line in draft.lines], "order in shop")
     return "adopted" if adopted else "created"
 
 
@@ -90,7 +94,7 @@ def _draft(order: models.Order, conn: models.Connection, shop: models.Shop, ref:
     )
 
 
-def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrder, adopted: bool) -> None:
+def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrder, adopted: bool) -> bool:
     with ctx.db.session() as s:
         moved = s.execute(
             update(models.Binding)
@@ -102,6 +106,7 @@ def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrde
         if moved:
             how = "found the order an earlier attempt created" if adopted else "created"
             timeline.record(s, order_id, "call", f"shop: {how} as #{created.number} (id {created.id})")
+        return bool(moved)
 
 
 def _failed(ctx: SyncContext, binding_id: int, order_id: int, exc: AdapterError, attempts: int) -> str:

@@ -12,8 +12,10 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from plugin.store import models
+from plugin.store.orders import OPEN_CANCELLATION
 from plugin.sync.context import SyncContext
 from plugin.sync.purge import purge_if_due
+from plugin.sync.shop_settings import with_defaults
 
 
 @dataclass
@@ -25,6 +27,11 @@ class Dispatched:
     follows: int = 0
     deliveries: int = 0
     purged: int = 0
+    stock_reconciles: int = 0
+    stock_pushes: int = 0
+    cancellations: int = 0
+    returns_polls: int = 0
+    returns: int = 0
 
 
 def first_poll_at(ctx: SyncContext, interval: int):
@@ -94,6 +101,69 @@ def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatche
                        active)):
             ctx.queue.process_delivery(delivery_id)
             out.deliveries += 1
+        _issue4_sweeps(ctx, s, now, stale, out)
     ctx.queue.grace_sweep()
     out.purged = purge_if_due(ctx)
     return out
+
+
+def _claim_at(s, column, row_id: int, now, interval: int) -> bool:
+    """Compare-and-set a connection's own next time for a periodic job (reconcile, returns poll)."""
+    return s.execute(update(models.Connection)
+                     .where(models.Connection.id == row_id, or_(column.is_(None), column <= now))
+                     .values({column.key: now + timedelta(seconds=interval)})
+                     .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
+    """Stock reconciles and returns polls that are due, and stock, cancellation and return work
+    the rows say is still open (a lost job is never lost work)."""
+    c = models.Connection
+    active = models.Shop.status == "active"
+    for conn_id, settings, reconcile_at, returns_at in s.execute(
+            select(c.id, models.Shop.settings, c.stock_reconcile_at, c.returns_poll_at)
+            .join(models.Shop, models.Shop.id == c.shop_id)
+            .where(c.enabled.is_(True), active,
+                   or_(c.stock_reconcile_at.is_(None), c.stock_reconcile_at <= now,
+                       c.returns_poll_at.is_(None), c.returns_poll_at <= now))):
+        settings = with_defaults(settings)
+        if (reconcile_at is None or reconcile_at <= now) and _claim_at(
+                s, c.stock_reconcile_at, conn_id, now, int(settings.get("stock_reconcile_seconds", 300))):
+            if settings.get("stock_sync"):   # off: only its next look is moved on
+                ctx.queue.reconcile_stock(conn_id)
+                out.stock_reconciles += 1
+        if (returns_at is None or returns_at <= now) and _claim_at(
+                s, c.returns_poll_at, conn_id, now, int(settings.get("returns_poll_seconds", 3600))):
+            ctx.queue.poll_returns(conn_id)
+            out.returns_polls += 1
+    su = models.StockUpdate
+    for (conn_id,) in s.execute(
+            select(su.connection_id).distinct()
+            .join(c, c.id == su.connection_id)
+            .join(models.Shop, models.Shop.id == c.shop_id)
+            .where(su.state.in_(("pending", "sending")), su.updated_at <= stale, active, c.enabled.is_(True),
+                   or_(su.next_attempt_at.is_(None), su.next_attempt_at <= now),
+                   or_(c.stock_lease_until.is_(None), c.stock_lease_until < now),
+                   or_(c.stock_paused_until.is_(None), c.stock_paused_until <= now))):
+        ctx.queue.push_stock(conn_id)
+        out.stock_pushes += 1
+    ca = models.Cancellation
+    for cancellation_id in s.scalars(
+            select(ca.id)
+            .join(models.Order, models.Order.id == ca.order_id)
+            .join(models.Shop, models.Shop.id == models.Order.shop_id)
+            .where(ca.state.in_(OPEN_CANCELLATION), ca.updated_at <= stale, active,
+                   or_(ca.lease_until.is_(None), ca.lease_until < now),
+                   or_(ca.next_attempt_at.is_(None), ca.next_attempt_at <= now))):
+        ctx.queue.push_cancellation(cancellation_id)
+        out.cancellations += 1
+    r = models.Return
+    for return_id in s.scalars(
+            select(r.id)
+            .join(models.Shop, models.Shop.id == r.shop_id)
+            .where(or_(r.shop_state.in_(("pending", "sending")), r.handle_state.in_(("pending", "sending", "submitted"))),
+                   r.updated_at <= stale, active,
+                   or_(r.lease_until.is_(None), r.lease_until < now),
+                   or_(r.next_attempt_at.is_(None), r.next_attempt_at <= now))):
+        ctx.queue.push_return(return_id)
+        out.returns += 1

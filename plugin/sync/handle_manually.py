@@ -23,6 +23,7 @@ from plugin.sync.resend import load_order
 MAX_REASON = 500
 OPEN_BINDING = ("new", "creating", "error")
 OPEN_SHIPMENT = ("pending", "sending", "failed", "submitted")
+OPEN_CANCELLATION = ("shop_pending", "shop_sending", "pending", "sending", "submitted", "failed")
 
 
 def handle_manually(ctx: SyncContext, shop_id: int, order_id: int, reason: str) -> None:
@@ -64,6 +65,12 @@ def _handle(ctx: SyncContext, shop_id: int, order_id: int, reason: str) -> None:
                    "orderbridge is sending this shipment right now: try again in a few minutes")
             if shipment.state in ("sending", "submitted") or (shipment.state == "failed" and shipment.sent_at):
                 notes.append("a shipment may already have reached the marketplace: check the order there")
+        for c in s.scalars(select(models.Cancellation).where(models.Cancellation.order_id == order_id,
+                                                             models.Cancellation.state.in_(OPEN_CANCELLATION))):
+            _claim(s, models.Cancellation, c.id, OPEN_CANCELLATION, now,
+                   "orderbridge is cancelling this order right now: try again in a few minutes")
+            if c.state in ("sending", "submitted") or (c.state == "failed" and c.sent_at):
+                notes.append("a cancellation may already have reached the marketplace: check the order there")
         write_back(order, domain)
         order.manual_at = now
         timeline.record(s, order.id, "state", f"manual: handled manually by the merchant: {reason}")

@@ -224,7 +224,7 @@ class ShopProduct:
     id: int
     parent_id: int | None
     sku: str
-    ean: str                         # from the configured EAN meta key ("" when absent)
+    ean: str                         # the configured EAN meta key, else the GTIN field ("" when absent)
     stock: int | None                # None when the shop does not manage this product's stock
     modified_at: datetime | None = None
 
@@ -272,14 +272,17 @@ class ShopPort(Protocol):
         Idempotent: an already cancelled order is returned as it is."""
 
     def remove_lines(self, order_id: int, external_line_ids: tuple[str, ...], note: str) -> ShopOrder:
-        """Partial cancellation: those lines removed from the order and their stock given back,
-        plus an order note. Idempotent: lines already gone are skipped."""
+        """Partial cancellation: those lines taken out of the order and their stock given back,
+        plus an order note. (WooCommerce: a zero-money refund of the lines with restock; the
+        lines stay on the order, marked refunded.) Idempotent: lines already refunded are skipped."""
 
     def add_note(self, order_id: int, note: str) -> int:
         """A private order note; returns its id."""
 
-    def create_refund(self, order_id: int, lines: tuple[RefundLine, ...], amount: Decimal, reason: str) -> ShopRefund:
-        """A refund record with `api_refund` off: no money moves without the merchant."""
+    def create_refund(self, order_id: int, lines: tuple[RefundLine, ...], amount: Decimal, reason: str, *,
+                      restock: bool = False) -> ShopRefund:
+        """A refund record with `api_refund` off: no money moves without the merchant. Not
+        idempotent: after an unknown outcome, look it up in list_refunds by its reason."""
 
     def list_refunds(self, order_id: int) -> list[ShopRefund]: ...
 

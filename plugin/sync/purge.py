@@ -36,7 +36,21 @@ def purge_if_due(ctx: SyncContext) -> int:
     if claimed != 1:
         return 0
     purge_spent_grants(ctx)
+    purge_stock_history(ctx)
     return purge_disconnected_shops(ctx)
+
+
+# Stock updates are many (a product changing 100 times an hour is 100 rows): the finished ones
+# are history, kept this long. An offer's last value sent and when stay on its link.
+STOCK_HISTORY = timedelta(days=7)
+
+
+def purge_stock_history(ctx: SyncContext) -> int:
+    with ctx.db.session() as s:
+        return s.execute(delete(models.StockUpdate)
+                         .where(models.StockUpdate.state.in_(("sent", "superseded", "skipped")),
+                                models.StockUpdate.updated_at < ctx.clock() - STOCK_HISTORY)
+                         .execution_options(synchronize_session=False)).rowcount
 
 
 # An install or sign-in grant is worth keeping a day after it expired (to tell a late click
@@ -67,7 +81,8 @@ def purge_disconnected_shops(ctx: SyncContext) -> int:
                              .execution_options(synchronize_session=False)).rowcount
             if not gone:
                 continue
-            streams = [f"shop:{shop_id}:orders"] + [f"connection:{c}:orders" for c in conn_ids]
+            streams = [f"shop:{shop_id}:orders"] + [f"connection:{c}:{what}" for c in conn_ids
+                                                     for what in ("orders", "stock", "returns")]
             s.execute(delete(models.PollCursor).where(models.PollCursor.stream.in_(streams))
                       .execution_options(synchronize_session=False))
         purged += 1

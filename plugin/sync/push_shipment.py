@@ -70,7 +70,7 @@ def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
             shipment.sent_at = now
         request = ShipmentRequest(
             external_order_id=order.external_id,
-            line_ids=tuple(line.external_line_id for line in order.lines),
+            line_ids=shipment_lines(shipment, order),
             reference=shipment.reference,
             transporter_code=shipment.transporter_code,
             track_and_trace=shipment.track_and_trace,
@@ -155,10 +155,25 @@ def _finish(ctx: SyncContext, shipment_id: int, result: ProcessResult) -> str:
         if ok:
             timeline.record(s, shipment.order_id, "call", f"marketplace confirmed the shipment (process "
                                                           f"{result.process_id}: SUCCESS)")
+            # the lines' own state: their open quantity is shipped (monotonic, so a repeat is harmless)
+            s.execute(update(models.OrderLine)
+                      .where(models.OrderLine.order_id == shipment.order_id,
+                             models.OrderLine.external_line_id.in_(shipment_lines(shipment, shipment.order)))
+                      .values(shipped_quantity=models.OrderLine.quantity - models.OrderLine.cancelled_quantity)
+                      .execution_options(synchronize_session=False))
             return "success"
         _mark_order_error(s, shipment.order, f"marketplace refused the shipment ({result.status}): "
                                              f"{result.error or 'no reason given'}")
         return "failed"
+
+
+def shipment_lines(shipment: models.Shipment, order: models.Order) -> tuple[str, ...]:
+    """The lines a shipment covers: those recorded when it was written, else (older rows) every
+    line with something left to ship."""
+    if shipment.line_ids:
+        return tuple(shipment.line_ids)
+    return tuple(line.external_line_id for line in order.lines
+                 if line.quantity - (line.shipped_quantity or 0) - (line.cancelled_quantity or 0) > 0)
 
 
 def _test_mode(s, shipment: models.Shipment, now) -> str:

@@ -7,6 +7,8 @@ shipment push to the marketplace, again now.
   unknown (push_shipment looks the earlier process up before sending again), or to `pending` when
   the marketplace definitively refused it or it was never sent (push_shipment keeps `sent_at` for
   exactly that), so the transport is resolved again from the current rules.
+- Cancellation failed (cancellation `failed`): back to the shop step if it never finished there,
+  else to `sending` (outcome unknown: looked up first) or `pending` (definitively refused).
 - Not in error but waiting on a backoff: the retry is brought forward ("push now").
 
 Every move is a compare-and-set on the row's current state in one transaction with the order's
@@ -25,12 +27,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from plugin.domain import OrderStatus
+from plugin.domain import REQUESTED_BY_CUSTOMER, OrderStatus
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_active
 from plugin.sync.errors import ActionRefused
+from plugin.sync.shop_settings import shop_settings
 
 WHO = "resend requested by the merchant"
 
@@ -55,6 +58,8 @@ def resend(ctx: SyncContext, shop_id: int, order_id: int) -> str:
             ctx.queue.create_in_shop(job.target_id, delay=job.delay)
         elif job.kind == "push":
             ctx.queue.push_shipment(job.target_id, delay=job.delay)
+        elif job.kind == "cancel":
+            ctx.queue.push_cancellation(job.target_id, delay=job.delay)
         return job.message
     raise ActionRefused("the order kept changing while resending: try again")
 
@@ -78,10 +83,18 @@ def _resend(ctx: SyncContext, shop_id: int, order_id: int) -> _Job:
         binding = s.scalar(select(models.Binding).where(models.Binding.order_id == order_id))
         shipment = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order_id))
         if order.status == OrderStatus.ERROR:
+            cancellation = s.scalar(select(models.Cancellation)
+                                    .where(models.Cancellation.order_id == order_id,
+                                           models.Cancellation.state == "failed")
+                                    .order_by(models.Cancellation.id.desc()).limit(1))
+            if cancellation is not None and order.error_from == OrderStatus.PENDING_CANCELLATION:
+                return _resend_cancellation(ctx, s, order, cancellation, now)
             if binding is not None and binding.state == "error":
                 return _resend_creation(ctx, s, order, binding, now)
             if shipment is not None and shipment.state == "failed":
                 return _resend_shipment(ctx, s, order, shipment, now)
+            if cancellation is not None:
+                return _resend_cancellation(ctx, s, order, cancellation, now)
             # In error, yet nothing failed any more (the shop's webhook showed the order exists
             # after its creation was given up): back to where it was, nothing to redo.
             domain = to_domain(order)
@@ -148,6 +161,38 @@ def _resend_shipment(ctx, s: Session, order: models.Order, shipment: models.Ship
            else " (transport chosen again from the current rules)")
     timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}: sending the shipment again{how}")
     return _Job("push", shipment.id, _delay(not_before, now), f"sending the shipment again{_later(not_before, now)}")
+
+
+def _resend_cancellation(ctx, s: Session, order: models.Order, c: models.Cancellation, now: datetime) -> _Job:
+    """A cancellation that failed: the shop step again when it never finished there (its calls are
+    idempotent), else the marketplace call: looked up first (`sending`) when the last call's
+    outcome is unknown, sent afresh (`pending`) when the marketplace definitively refused it."""
+    if c.direction == "marketplace" and c.shop_done_at is None:
+        target, unknown = "shop_pending", False
+    else:
+        unknown = c.sent_at is not None
+        target = "sending" if unknown else "pending"
+    not_before = _horizon(ctx, c.updated_at, now) if unknown else None
+    values = {}
+    if target == "pending" and c.direction == "shop" and c.reason_code != REQUESTED_BY_CUSTOMER:
+        # sent afresh: with the reason code the settings say now (the merchant may have fixed it)
+        values["reason_code"] = shop_settings(s.get(models.Shop, order.shop_id)).get("cancel_reason_code") \
+            or c.reason_code
+    moved = s.execute(
+        update(models.Cancellation)
+        .where(models.Cancellation.id == c.id, models.Cancellation.state == "failed")
+        .values(state=target, attempts=0, next_attempt_at=not_before, lease_until=None, last_error=None,
+                process_id=None, done_at=None, **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ActionRefused("the cancellation was already resent")
+    s.expire(order, ["cancellations"])
+    domain = to_domain(order)
+    outcome = domain.resend()
+    write_back(order, domain)
+    how = " (the marketplace is asked for an earlier call first)" if unknown else ""
+    timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}: cancelling again{how}")
+    return _Job("cancel", c.id, _delay(not_before, now), f"cancelling again{_later(not_before, now)}")
 
 
 def _push_now(ctx, s: Session, order: models.Order, binding: models.Binding | None,

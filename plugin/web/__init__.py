@@ -30,9 +30,9 @@ def create_app(settings: Settings | None = None, context=None) -> Flask:
     security.init_app(app, master, production=settings.production, session_hours=settings.session_hours)
     app.extensions["orderbridge_token_key"] = security.derive_key(master, "orderbridge install token")
 
-    from plugin.web import auth, health, orders, webhooks
+    from plugin.web import auth, health, orders, stock, webhooks
     from plugin.web import settings as settings_views
-    for module in (health, webhooks, auth, orders, settings_views):
+    for module in (health, webhooks, auth, orders, stock, settings_views):
         app.register_blueprint(module.bp)
 
     @app.after_request

@@ -188,3 +188,34 @@ def test_sign_in_later_and_the_phone_layout(stack, chromium, page, shoot):
         assert width <= 390, f"the orders page scrolls sideways on a phone ({width}px)"
     finally:
         phone.close()
+
+
+def test_stock_sync_switched_on_in_the_browser(stack, page, shoot):
+    from tests.e2e.issue4 import add_offers, add_products, ean, offer_amounts, set_shop_stock
+    _install(page, stack)
+    _add_connection(page)
+    [product, unlisted] = add_products(stack, [{"sku": "SKU-BROWSER", "ean": ean(7), "stock": 5},
+                                               {"sku": "SKU-NOT-ON-BOL", "ean": ean(8), "stock": 2}])
+    add_offers(stack, [{"ean": ean(7), "reference": "SKU-BROWSER", "stock": 0}])
+    page.goto(f"{stack.app_url}/admin/stock")
+    expect(page.locator("#stock-off")).to_be_visible()
+    page.goto(f"{stack.app_url}/admin/settings")
+    page.locator("#stock_sync").check()
+    page.locator("#save-general").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    page.get_by_label("Match shop products to marketplace offers by").select_option("ean")
+    page.locator("#save-sync").click()
+    expect(page.get_by_text("Stock, cancellation and return settings saved.")).to_be_visible()
+    set_shop_stock(stack, product["id"], 12)
+    set_shop_stock(stack, unlisted["id"], 3)
+    stack.wait_for(lambda: offer_amounts(stack)[ean(7)] == 12, what="bol offer stock 12")
+    page.goto(f"{stack.app_url}/admin/stock")
+    row = page.locator(f'tr[data-product="{product["id"]}"]')
+    expect(row.locator(".status")).to_have_text("Sent")
+    expect(row.locator(".last-amount")).to_have_text("12")
+    page.goto(f"{stack.app_url}/admin/stock?tab=skipped")
+    expect(page.locator(f'tr[data-product="{unlisted["id"]}"] .status')).to_have_text("Skipped")
+    page.goto(f"{stack.app_url}/admin/stock")
+    shoot(page, "14-stock")
+    page.goto(f"{stack.app_url}/admin/returns")
+    shoot(page, "15-returns")

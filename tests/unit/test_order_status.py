@@ -69,9 +69,12 @@ def test_grace_ignores_orders_not_waiting():
     assert order.grace_expired(NOW, timedelta(0)).status is None
 
 
-def test_cancel_in_shop():
+def test_cancel_in_shop_is_pending_until_the_marketplace_confirms():
     order = Order()
-    assert order.apply_shop_view(ShopView(completed=False, cancelled=True), NOW).status is S.CANCELLED
+    out = order.apply_shop_view(ShopView(completed=False, cancelled=True), NOW)
+    assert out.status is S.PENDING_CANCELLATION
+    assert order.apply_shop_view(ShopView(completed=False, cancelled=True), NOW).status is None
+    assert order.cancellation_confirmed((), "marketplace confirmed").status is S.CANCELLED
     with pytest.raises(IllegalTransition):
         order.cancel("again")
 
@@ -138,15 +141,18 @@ def _in(status: OrderStatus) -> Order:
         order.fail("shop refused the order")
     elif status is S.CANCELLED:
         order.cancel("cancelled in the shop")
+    elif status is S.PENDING_CANCELLATION:
+        order.apply_shop_view(ShopView(completed=False, cancelled=True), NOW)
     assert order.status is status
     return order
 
 
 def test_manual_is_reachable_from_exactly_the_open_and_error_statuses():
-    assert {s for s in S if S.MANUAL in ALLOWED[s]} == {S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.ERROR}
+    assert {s for s in S if S.MANUAL in ALLOWED[s]} == {S.NOT_SHIPPED, S.WAITING, S.SHIPPED,
+                                                       S.PENDING_CANCELLATION, S.ERROR}
 
 
-@pytest.mark.parametrize("status", [S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.ERROR])
+@pytest.mark.parametrize("status", [S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.PENDING_CANCELLATION, S.ERROR])
 def test_handle_manually_keeps_the_reason(status):
     order = _in(status)
     out = order.handle_manually("  shipped by hand with a courier  ")

@@ -1,0 +1,422 @@
+"""Use case: cancellations, both ways, exactly once.
+
+Marketplace -> shop (the buyer asked): the connection's poll sees a cancellation request on lines
+of a known order (import_orders -> buyer_requests). Lines the buyer asks for the first time are
+remembered and told on the timeline once. With the shop's `marketplace_cancellations` on, open
+lines get a cancellation row (state shop_pending): the shop order is cancelled (every open line)
+or the lines removed (some), so the shop gives their stock back, and then the marketplace is told
+with reason REQUESTED_BY_CUSTOMER. A line already shipped (or an order completed in the shop) is
+not cancelled in the shop: the timeline says why, and the marketplace refuses the buyer's request
+by itself. An order not yet in the shop (binding `new`) is never created there.
+
+Shop -> marketplace (the merchant cancelled in the shop, via webhook or the shop poll):
+apply_shop_change moves the order to pending_cancellation and writes the row (state pending) in
+the same transaction, with the shop's cancel_reason_code (REQUESTED_BY_CUSTOMER when the buyer
+had asked for every line). Cancelled once the marketplace's process says SUCCESS; FAILURE is an
+error with the marketplace's reason.
+
+Every step commits its state before the call. The shop calls are idempotent (an already
+cancelled order, lines already gone), so they are simply repeated after an unknown outcome; the
+marketplace call is not, so `sending` after a lost answer first asks the marketplace for the
+process an earlier call started (find_cancellation_process). Nothing is looked up or sent again
+before the in-flight horizon (retry_delay after a timeout; the lease after a killed worker).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
+from plugin.domain import REQUESTED_BY_CUSTOMER, Outcome
+from plugin.store import models, timeline
+from plugin.store.orders import OPEN_CANCELLATION, to_domain, write_back
+from plugin.sync.context import SyncContext, lease
+from plugin.sync.disconnect import DISCONNECTED, shop_active
+from plugin.sync.ports import CancelItems, ProcessResult
+from plugin.sync.retry import retry_delay, should_retry
+from plugin.sync.shop_settings import shop_settings
+
+log = logging.getLogger(__name__)
+
+MARKETPLACE = "marketplace"   # the buyer asked on the marketplace
+SHOP = "shop"                 # the merchant cancelled in the shop
+MAX_ATTEMPTS = 12
+REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
+FIRST_FOLLOW = 0.3
+WAIT_FOR_CREATION = 5.0
+LOOKUP_MARGIN = timedelta(minutes=5)
+
+
+def line_key(line_ids) -> str:
+    key = ",".join(sorted(str(i) for i in line_ids))
+    return key if len(key) <= 400 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _describe(order: models.Order, line_ids) -> str:
+    titles = {line.external_line_id: line.title for line in order.lines}
+    parts = [f"{i} ({titles[i]})" if titles.get(i) else str(i) for i in line_ids]
+    return ("line " if len(parts) == 1 else "lines ") + ", ".join(parts)
+
+
+def add_cancellation(s: Session, order: models.Order, direction: str, line_ids, reason_code: str, state: str,
+                     shop_action: str | None = None) -> int:
+    """The outbox row, in the caller's transaction. Unique per order and set of lines."""
+    key = line_key(line_ids)
+    existing = s.scalar(select(models.Cancellation).where(models.Cancellation.order_id == order.id,
+                                                          models.Cancellation.line_key == key))
+    if existing is not None:
+        return existing.id
+    row = models.Cancellation(order_id=order.id, direction=direction, line_ids=list(line_ids), line_key=key,
+                              reason_code=reason_code, state=state, shop_action=shop_action)
+    try:
+        with s.begin_nested():
+            s.add(row)
+    except IntegrityError:
+        return s.scalar(select(models.Cancellation.id).where(models.Cancellation.order_id == order.id,
+                                                             models.Cancellation.line_key == key))
+    return row.id
+
+
+# ---------------------------------------------------------------- marketplace -> shop: the buyer asked
+def buyer_requests(ctx: SyncContext, connection_id: int, external_id: str, requested: tuple[str, ...]) -> str:
+    """The marketplace shows the buyer's cancellation request on these lines of a known order."""
+    if not requested:
+        return "nothing new"
+    for _ in range(5):
+        try:
+            outcome, cancellation_id = _buyer_requests(ctx, connection_id, external_id, tuple(requested))
+        except StaleDataError:
+            continue
+        if cancellation_id is not None:
+            ctx.queue.push_cancellation(cancellation_id)
+        return outcome
+    raise RuntimeError(f"order {external_id} kept changing under us")
+
+
+def _buyer_requests(ctx: SyncContext, connection_id: int, external_id: str, requested: tuple[str, ...]):
+    with ctx.db.session() as s:
+        order = s.scalar(select(models.Order).where(models.Order.connection_id == connection_id,
+                                                    models.Order.external_id == external_id))
+        if order is None:
+            return "unknown order", None
+        conn = s.get(models.Connection, connection_id)
+        settings = shop_settings(s.get(models.Shop, order.shop_id))
+        apply = bool(settings.get("marketplace_cancellations", True))
+        domain = to_domain(order)
+        plan = domain.buyer_requests(requested, apply=apply)
+        if not plan.newly_requested:
+            return "nothing new", None
+        write_back(order, domain)
+        timeline.record(s, order.id, "note", f"{conn.marketplace}: the buyer asked to cancel "
+                                             f"{_describe(order, plan.newly_requested)}")
+        if not apply:
+            timeline.record(s, order.id, "note", "automatic cancellation is off for this shop: cancel the order in "
+                                                 "the shop and orderbridge confirms it on the marketplace")
+            return "recorded (automatic cancellation off)", None
+        for line_id, why in plan.refused:
+            timeline.record(s, order.id, "note", f"{_describe(order, [line_id])} not cancelled in the shop: {why}; "
+                                                 f"{conn.marketplace} refuses the buyer's request by itself",
+                            outcome="error")
+        if plan.outcome is not None and plan.outcome.status is not None:
+            timeline.record(s, order.id, "state", f"{plan.outcome.status.value}: {plan.outcome.reason}")
+        if not plan.cancel:
+            return "refused", None
+        cancellation_id = add_cancellation(s, order, MARKETPLACE, plan.cancel, REQUESTED_BY_CUSTOMER, "shop_pending",
+                                           "cancel_order" if plan.whole else "remove_lines")
+        return ("cancelling the order" if plan.whole else "cancelling lines"), cancellation_id
+
+
+# ---------------------------------------------------------------- shop -> marketplace: the merchant cancelled
+def shop_cancelled(s: Session, order: models.Order, outcome: Outcome, settings: dict) -> int | None:
+    """In apply_shop_change's transaction: the order just moved to pending_cancellation."""
+    lines = outcome.cancel_lines
+    if not lines:
+        return None   # every open line's cancellation is on its way already (the buyer's)
+    by_id = {line.external_line_id: line for line in order.lines}
+    asked = all(by_id[i].cancellation_requested for i in lines if i in by_id)
+    reason = REQUESTED_BY_CUSTOMER if asked else (settings.get("cancel_reason_code") or "OUT_OF_STOCK")
+    return add_cancellation(s, order, SHOP, lines, reason, "pending")
+
+
+# ---------------------------------------------------------------- the job: one step at a time
+def push_cancellation(ctx: SyncContext, cancellation_id: int) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        c = s.get(models.Cancellation, cancellation_id)
+        if c is None or c.state not in OPEN_CANCELLATION:
+            return "nothing to do"
+        if c.next_attempt_at and c.next_attempt_at > now + timedelta(seconds=1):
+            return "not yet"
+        if not shop_active(s.get(models.Shop, c.order.shop_id)):
+            return DISCONNECTED
+        state = c.state
+        claimed = s.execute(
+            update(models.Cancellation)
+            .where(models.Cancellation.id == cancellation_id, models.Cancellation.state == state,
+                   or_(models.Cancellation.lease_until.is_(None), models.Cancellation.lease_until < now))
+            .values(lease_until=now + lease(ctx.settings),
+                    attempts=models.Cancellation.attempts + (0 if state == "submitted" else 1))
+            .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            return "busy"
+    if state in ("shop_pending", "shop_sending"):
+        outcome = _shop_step(ctx, cancellation_id)
+        if outcome == "shop done":
+            return push_cancellation(ctx, cancellation_id)
+        return outcome
+    if state in ("pending", "sending"):
+        return _send(ctx, cancellation_id)
+    return _follow(ctx, cancellation_id)
+
+
+def _release(s: Session, cancellation_id: int, **values) -> None:
+    s.execute(update(models.Cancellation).where(models.Cancellation.id == cancellation_id)
+              .values(lease_until=None, **values).execution_options(synchronize_session=False))
+
+
+def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        c = s.get(models.Cancellation, cancellation_id)
+        order = c.order
+        binding = s.scalar(select(models.Binding).where(models.Binding.order_id == order.id))
+        target, lookup = None, None
+        if binding is None or binding.state in ("cancelled", "manual"):
+            pass
+        elif binding.state == "new" and c.shop_action == "cancel_order":
+            # never sent to the shop: it never will be now
+            moved = s.execute(update(models.Binding)
+                              .where(models.Binding.id == binding.id, models.Binding.state == "new",
+                                     or_(models.Binding.lease_until.is_(None), models.Binding.lease_until < now))
+                              .values(state="cancelled", next_attempt_at=None)
+                              .execution_options(synchronize_session=False)).rowcount
+            if moved != 1:
+                return _wait_for_creation(ctx, s, c)
+            timeline.record(s, order.id, "note", "not created in the shop: the buyer cancelled it before")
+        elif binding.state == "new":   # some lines only: the order is created, then these lines removed
+            return _wait_for_creation(ctx, s, c)
+        elif binding.state == "creating":
+            return _wait_for_creation(ctx, s, c)
+        elif binding.shop_order_id is not None:
+            target = binding.shop_order_id
+        elif binding.first_attempt_at is not None:   # creation given up: an attempt may have made it
+            lookup = (binding.ref, binding.first_attempt_at - LOOKUP_MARGIN)
+        c.state = "shop_sending"
+        conn = s.get(models.Connection, order.connection_id)
+        shop_row = s.get(models.Shop, order.shop_id)
+        line_ids = tuple(c.line_ids)
+        action = c.shop_action
+        attempts = c.attempts
+        note = (f"{conn.marketplace} order {order.external_id}: {_describe(order, line_ids)} cancelled at the "
+                f"buyer's request [orderbridge]")
+        shop = ctx.adapters.shop(shop_row) if (target or lookup) else None
+        shop_id = order.shop_id
+        lines_stock = [(line.ean, line.sku) for line in order.lines if line.external_line_id in line_ids]
+    # committed: `shop_sending` before any call to the shop
+    done = "not in the shop: nothing to cancel there"
+    try:
+        if lookup is not None:
+            found = shop.find_order_by_ref(*lookup)
+            target = found.id if found is not None else None
+        if target is not None and action == "cancel_order":
+            shop_order = shop.cancel_order(target, note)
+            done = f"shop: order #{shop_order.number} cancelled (its stock given back)"
+        elif target is not None:
+            shop_order = shop.remove_lines(target, line_ids, note)
+            done = f"shop: {_describe_ids(line_ids)} removed from order #{shop_order.number} (stock given back)"
+    except AdapterError as exc:
+        return _failed(ctx, cancellation_id, exc, attempts, step="shop")
+    with ctx.db.session() as s:
+        moved = s.execute(update(models.Cancellation)
+                          .where(models.Cancellation.id == cancellation_id,
+                                 models.Cancellation.state == "shop_sending")
+                          .values(state="pending", shop_done_at=ctx.clock(), lease_until=None, last_error=None,
+                                  next_attempt_at=None, attempts=0)
+                          .execution_options(synchronize_session=False)).rowcount
+        if moved:
+            timeline.record(s, s.get(models.Cancellation, cancellation_id).order_id, "call", done)
+    if target is not None:
+        from plugin.sync.sync_stock import stock_moved_for_lines
+        stock_moved_for_lines(ctx, shop_id, lines_stock, "cancellation")
+    return "shop done" if moved else "already done"
+
+
+def _describe_ids(line_ids) -> str:
+    return ("line " if len(line_ids) == 1 else "lines ") + ", ".join(line_ids)
+
+
+def _wait_for_creation(ctx: SyncContext, s: Session, c: models.Cancellation) -> str:
+    """The order is being created in the shop right now: cancel it once it is there."""
+    c.lease_until = None
+    c.next_attempt_at = ctx.clock() + timedelta(seconds=WAIT_FOR_CREATION)
+    c.attempts = max(0, c.attempts - 1)
+    ctx.queue.push_cancellation(c.id, delay=WAIT_FOR_CREATION)
+    return "waiting for the order to be in the shop"
+
+
+def _send(ctx: SyncContext, cancellation_id: int) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        c = s.get(models.Cancellation, cancellation_id)
+        order = c.order
+        conn = s.get(models.Connection, order.connection_id)
+        settings = shop_settings(s.get(models.Shop, order.shop_id))
+        request = CancelItems(external_order_id=order.external_id, line_ids=tuple(c.line_ids),
+                              reason_code=c.reason_code)
+        if settings.get("test_mode"):
+            c.state = "test"
+            c.done_at = now
+            c.lease_until = None
+            timeline.record(s, order.id, "call", f"test mode: cancellation of {_describe(order, request.line_ids)} "
+                                                 f"NOT sent to the marketplace (reason {c.reason_code})")
+            _confirmed(s, order, request.line_ids, "cancelled (test mode: not sent to the marketplace)")
+            return "test mode"
+        may_exist = c.state == "sending"
+        if c.state == "pending":
+            c.state = "sending"
+            c.sent_at = now
+        attempts = c.attempts
+        marketplace = ctx.adapters.marketplace(conn)
+    # committed: `sending` is on disk before the request leaves
+    try:
+        result = marketplace.find_cancellation_process(request) if may_exist else None
+        found = result is not None
+    except AdapterError as exc:
+        return _failed(ctx, cancellation_id, exc, attempts, step="marketplace")
+    if result is None:
+        try:
+            result = marketplace.cancel_items(request)
+        except AdapterError as exc:
+            return _failed(ctx, cancellation_id, exc, attempts, step="marketplace",
+                           not_sent=isinstance(exc, REFUSALS))
+    with ctx.db.session() as s:
+        moved = s.execute(update(models.Cancellation)
+                          .where(models.Cancellation.id == cancellation_id, models.Cancellation.state == "sending")
+                          .values(state="submitted", process_id=result.process_id, lease_until=None, last_error=None,
+                                  next_attempt_at=None)
+                          .execution_options(synchronize_session=False)).rowcount
+        if moved:
+            c = s.get(models.Cancellation, cancellation_id)
+            what = "found the cancellation an earlier attempt sent" if found else "cancellation sent"
+            timeline.record(s, c.order_id, "call", f"{marketplace.name}: {what} for "
+                                                   f"{_describe(c.order, request.line_ids)} (reason "
+                                                   f"{request.reason_code}), process {result.process_id}")
+    if result.done:
+        return _finish(ctx, cancellation_id, result)
+    ctx.queue.push_cancellation(cancellation_id, delay=FIRST_FOLLOW)
+    return "submitted"
+
+
+def _follow(ctx: SyncContext, cancellation_id: int) -> str:
+    with ctx.db.session() as s:
+        c = s.get(models.Cancellation, cancellation_id)
+        marketplace = ctx.adapters.marketplace(s.get(models.Connection, c.order.connection_id))
+        process_id = c.process_id
+        elapsed = (ctx.clock() - (c.sent_at or c.created_at)).total_seconds()
+    try:
+        result = marketplace.process_status(process_id)
+    except AdapterError as exc:
+        if not exc.retryable:
+            with ctx.db.session() as s:
+                _release(s, cancellation_id, last_error=str(exc)[:2000])
+            raise
+        result = ProcessResult(process_id, "PENDING")
+    if not result.done:
+        delay = min(30.0, max(FIRST_FOLLOW, elapsed / 4))
+        with ctx.db.session() as s:
+            _release(s, cancellation_id)
+        ctx.queue.push_cancellation(cancellation_id, delay=delay)
+        return "pending"
+    return _finish(ctx, cancellation_id, result)
+
+
+def _confirmed(s: Session, order: models.Order, line_ids, reason: str) -> None:
+    domain = to_domain(order)
+    out = domain.cancellation_confirmed(tuple(line_ids), reason)
+    write_back(order, domain)
+    if out.status is not None:
+        timeline.record(s, order.id, "state", f"{out.status.value}: {out.reason}")
+
+
+def _finish(ctx: SyncContext, cancellation_id: int, result: ProcessResult) -> str:
+    for _ in range(5):
+        try:
+            return _finish_once(ctx, cancellation_id, result)
+        except StaleDataError:
+            continue
+    raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")
+
+
+def _finish_once(ctx: SyncContext, cancellation_id: int, result: ProcessResult) -> str:
+    now = ctx.clock()
+    ok = result.status == "SUCCESS"
+    with ctx.db.session() as s:
+        moved = s.execute(
+            update(models.Cancellation)
+            .where(models.Cancellation.id == cancellation_id, models.Cancellation.state.in_(("submitted", "sending")))
+            .values(state="success" if ok else "failed", done_at=now, lease_until=None, process_id=result.process_id,
+                    last_error=None if ok else (result.error or result.status),
+                    # FAILURE: nothing was cancelled; TIMEOUT: unknown, a resend looks it up first
+                    **({"sent_at": None} if result.status == "FAILURE" else {}))
+            .execution_options(synchronize_session=False)).rowcount
+        if not moved:
+            return "already finished"
+        c = s.get(models.Cancellation, cancellation_id)
+        order = c.order
+        line_ids = tuple(c.line_ids)
+        if ok:
+            timeline.record(s, order.id, "call", f"marketplace confirmed the cancellation of "
+                                                 f"{_describe(order, line_ids)} (process {result.process_id}: SUCCESS)")
+            why = ("cancelled at the buyer's request" if c.direction == MARKETPLACE
+                   else "cancelled in the shop, confirmed by the marketplace")
+            _confirmed(s, order, line_ids, why)
+            return "success"
+        reason = f"marketplace refused the cancellation ({result.status}): {result.error or 'no reason given'}"
+        _order_error(s, order, line_ids, reason)
+        return "failed"
+
+
+def _order_error(s: Session, order: models.Order, line_ids, reason: str) -> None:
+    domain = to_domain(order)
+    domain.cancellation_failed(tuple(line_ids), reason)
+    write_back(order, domain)
+    timeline.record(s, order.id, "state", f"error: {reason}", outcome="error")
+
+
+def _failed(ctx: SyncContext, cancellation_id: int, exc: AdapterError, attempts: int, *, step: str,
+            not_sent: bool = False) -> str:
+    now = ctx.clock()
+    for _ in range(5):
+        try:
+            with ctx.db.session() as s:
+                c = s.get(models.Cancellation, cancellation_id)
+                if not_sent and c.state == "sending" and not c.process_id:
+                    c.state = "pending"      # the marketplace definitively did not take it
+                    c.sent_at = None
+                where = "shop" if step == "shop" else "marketplace"
+                if should_retry(exc, attempts, MAX_ATTEMPTS):
+                    delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
+                    c.lease_until = None
+                    c.next_attempt_at = now + timedelta(seconds=delay)
+                    c.last_error = str(exc)[:2000]
+                    timeline.record(s, c.order_id, "call", f"{where}: cancellation not confirmed, retrying in "
+                                                           f"{delay:.1f} s: {exc}", outcome="retry")
+                    ctx.queue.push_cancellation(cancellation_id, delay=delay)
+                    return "retry"
+                c.state = "failed"
+                c.lease_until = None
+                c.last_error = str(exc)[:2000]
+                c.done_at = now
+                what = "could not cancel in the shop" if step == "shop" else "the marketplace refused the cancellation"
+                _order_error(s, c.order, tuple(c.line_ids), f"{what}: {exc}")
+                return "error"
+        except StaleDataError:
+            continue
+    raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")

@@ -1,0 +1,440 @@
+"""Use case: returns, both ways, each once.
+
+Marketplace -> shop: every returns_poll_seconds (default hourly) a connection's open returns are
+read (list_returns(handled=False)); each RMA is recorded once (unique per connection and RMA id)
+against its order and told to the shop, per the shop's returns_action: an order note, or a refund
+record of that line and quantity with `api_refund` off (no money moves without the merchant).
+Our refund records carry a marker in their reason, so they are never mistaken for the merchant's.
+
+Shop -> marketplace: the merchant handles the return in the shop by refunding the returned line
+(seen through order.updated / the shop poll, which hint the return's job; the job reads the
+order's refunds). The marketplace is then told once: handle_return with the shop's
+return_handling_result and the quantity refunded (at most what was returned), followed to its
+process status. `sending` is committed before the call; after a lost answer the job first asks
+the marketplace for handled returns (list_returns(handled=True)) and adopts the handling it finds.
+A return handled on the marketplace directly leaves the open list: the poll records its result.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
+from plugin.domain import DomainError, RefundSeen, Return, ReturnState, quantity_refunded
+from plugin.store import models, timeline
+from plugin.store.cursors import cursor_for
+from plugin.sync.context import SyncContext, lease
+from plugin.sync.disconnect import DISCONNECTED, shop_active
+from plugin.sync.ports import ProcessResult, RefundLine, ReturnHandling
+from plugin.sync.retry import retry_delay, should_retry
+from plugin.sync.shop_settings import shop_settings
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
+FIRST_FOLLOW = 0.3
+WAIT_FOR_SHOP_ORDER = 30.0
+MARKER = "[orderbridge"
+
+
+def marker(marketplace: str, rma_id: str) -> str:
+    """Written into our note / refund reason: a refund carrying it is ours, not the merchant's."""
+    return f"{MARKER} {marketplace} return {rma_id}]"
+
+
+# ---------------------------------------------------------------- the poll
+def poll_returns(ctx: SyncContext, connection_id: int) -> dict:
+    stream = f"connection:{connection_id}:returns"
+    with ctx.db.session() as s:
+        conn = s.get(models.Connection, connection_id)
+        if conn is None or not conn.enabled or not shop_active(s.get(models.Shop, conn.shop_id)):
+            return {}
+        marketplace = ctx.adapters.marketplace(conn)
+        shop_id, name = conn.shop_id, conn.marketplace
+    started = ctx.clock()
+    try:
+        open_returns = list(marketplace.list_returns(handled=False))
+    except AdapterError as exc:
+        with ctx.db.session() as s:
+            cursor_for(s, stream).last_error = str(exc)[:2000]
+        raise
+    counts = {"open": len(open_returns), "new": 0, "handled elsewhere": 0}
+    new_ids: list[int] = []
+    open_rmas = {r.rma_id for r in open_returns}
+    with ctx.db.session() as s:
+        known = set(s.scalars(select(models.Return.rma_id).where(models.Return.connection_id == connection_id,
+                                                                 models.Return.rma_id.in_(list(open_rmas)))))
+        ext_ids = list({r.external_order_id for r in open_returns if r.rma_id not in known})
+        orders = {o.external_id: o for o in s.scalars(select(models.Order).where(
+            models.Order.connection_id == connection_id, models.Order.external_id.in_(ext_ids)))}
+        for r in open_returns:
+            if r.rma_id in known:
+                continue
+            order = orders.get(r.external_order_id)
+            row = models.Return(connection_id=connection_id, shop_id=shop_id, order_id=order.id if order else None,
+                                rma_id=r.rma_id, return_id=r.return_id or "", external_order_id=r.external_order_id,
+                                line_id=r.line_id, quantity=r.quantity, reason=r.reason or "",
+                                registered_at=r.registered_at, state=ReturnState.REGISTERED.value,
+                                shop_state="pending" if order else "skipped",
+                                last_error=None if order else "not an order orderbridge imported")
+            try:
+                with s.begin_nested():
+                    s.add(row)
+            except IntegrityError:
+                continue    # another poll recorded it first
+            known.add(r.rma_id)
+            counts["new"] += 1
+            new_ids.append(row.id)
+            if order is not None:
+                timeline.record(s, order.id, "note", f"{name}: return {r.rma_id} registered: {r.quantity} x "
+                                                     f"{_line_title(order, r.line_id)}"
+                                                     + (f", reason: {r.reason}" if r.reason else ""))
+        gone = list(s.scalars(select(models.Return.id).where(
+            models.Return.connection_id == connection_id, models.Return.state == ReturnState.REGISTERED.value,
+            or_(models.Return.handle_state.is_(None), models.Return.handle_state == "failed"),
+            models.Return.rma_id.not_in(list(open_rmas)) if open_rmas else models.Return.id.isnot(None))))
+    if gone:
+        counts["handled elsewhere"] = _handled_elsewhere(ctx, marketplace, name, gone)
+    with ctx.db.session() as s:
+        cursor = cursor_for(s, stream)
+        cursor.cursor_at = started
+        cursor.last_success_at = ctx.clock()
+        cursor.last_error = None
+    for return_id in new_ids:
+        ctx.queue.push_return(return_id)
+    return counts
+
+
+def _handled_elsewhere(ctx: SyncContext, marketplace, name: str, row_ids: list[int]) -> int:
+    """Returns that left the open list without us: handled on the marketplace directly."""
+    handled = {r.rma_id: r for r in marketplace.list_returns(handled=True)}
+    n = 0
+    with ctx.db.session() as s:
+        for row in s.scalars(select(models.Return).where(models.Return.id.in_(row_ids))):
+            if row.state != ReturnState.REGISTERED.value:
+                continue
+            # not open any more: handled there (with its result when the marketplace still lists it)
+            found = handled.get(row.rma_id)
+            row.state = ReturnState.HANDLED.value
+            row.handling_result = found.handling_result if found else None
+            row.quantity_returned = found.quantity_returned if found else None
+            row.handled_at = ctx.clock()
+            n += 1
+            if row.order_id:
+                timeline.record(s, row.order_id, "note", f"{name}: return {row.rma_id} handled on the marketplace "
+                                                         f"({(found and found.handling_result) or 'no result given'})")
+    return n
+
+
+def _line_title(order: models.Order, line_id: str) -> str:
+    line = next((x for x in order.lines if x.external_line_id == line_id), None)
+    return f"line {line_id}" + (f" ({line.title})" if line is not None and line.title else "")
+
+
+def returns_to_check(s: Session, order_id: int) -> list[int]:
+    """An order changed in the shop: its returns the merchant may just have refunded."""
+    return list(s.scalars(select(models.Return.id).where(
+        models.Return.order_id == order_id, models.Return.state == ReturnState.REGISTERED.value,
+        models.Return.handle_state.is_(None), models.Return.shop_state.in_(("done", "pending", "sending")))))
+
+
+# ---------------------------------------------------------------- the job: one step at a time
+def _next_step(r: models.Return) -> str | None:
+    if r.shop_state in ("pending", "sending"):
+        return "shop"
+    if r.handle_state in ("pending", "sending"):
+        return "handle"
+    if r.handle_state == "submitted":
+        return "follow"
+    if r.state == ReturnState.REGISTERED.value and r.handle_state is None and r.shop_state == "done":
+        return "check"
+    return None
+
+
+def push_return(ctx: SyncContext, return_id: int) -> str:
+    outcome = "nothing to do"
+    for _ in range(4):
+        now = ctx.clock()
+        with ctx.db.session() as s:
+            r = s.get(models.Return, return_id)
+            if r is None:
+                return "nothing to do"
+            if not shop_active(s.get(models.Shop, r.shop_id)):
+                return DISCONNECTED
+            step = _next_step(r)
+            if step is None:
+                return outcome
+            if step != "check" and r.next_attempt_at and r.next_attempt_at > now + timedelta(seconds=1):
+                return "not yet"
+            claimed = s.execute(
+                update(models.Return)
+                .where(models.Return.id == return_id,
+                       or_(models.Return.lease_until.is_(None), models.Return.lease_until < now))
+                .values(lease_until=now + lease(ctx.settings),
+                        attempts=models.Return.attempts + (1 if step in ("shop", "handle") else 0))
+                .execution_options(synchronize_session=False)).rowcount
+            if claimed != 1:
+                return "busy"
+        outcome = {"shop": _record_in_shop, "check": _check_refunds, "handle": _handle,
+                   "follow": _follow}[step](ctx, return_id)
+        if outcome not in ("recorded", "refunded by the merchant"):
+            return outcome
+    return outcome
+
+
+def _context(s: Session, r: models.Return):
+    order = s.get(models.Order, r.order_id) if r.order_id else None
+    conn = s.get(models.Connection, r.connection_id)
+    shop = s.get(models.Shop, r.shop_id)
+    binding = s.scalar(select(models.Binding).where(models.Binding.order_id == r.order_id)) if order else None
+    return order, conn, shop, binding
+
+
+def _release(s: Session, return_id: int, **values) -> None:
+    s.execute(update(models.Return).where(models.Return.id == return_id)
+              .values(lease_until=None, **values).execution_options(synchronize_session=False))
+
+
+def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
+    with ctx.db.session() as s:
+        r = s.get(models.Return, return_id)
+        order, conn, shop_row, binding = _context(s, r)
+        if binding is None or binding.shop_order_id is None:
+            if binding is not None and binding.state in ("new", "creating"):
+                _release(s, return_id, next_attempt_at=ctx.clock() + timedelta(seconds=WAIT_FOR_SHOP_ORDER))
+                ctx.queue.push_return(return_id, delay=WAIT_FOR_SHOP_ORDER)
+                return "waiting for the order to be in the shop"
+            _release(s, return_id, shop_state="skipped", last_error="the order is not in the shop")
+            return "skipped"
+        may_exist = r.shop_state == "sending"
+        r.shop_state = "sending"
+        action = shop_settings(shop_row).get("returns_action", "note")
+        r.shop_action = action
+        mark = marker(conn.marketplace, r.rma_id)
+        text = (f"{conn.marketplace} return {r.rma_id}: {r.quantity} x {_line_title(order, r.line_id)} returned by "
+                f"the buyer" + (f". Reason: {r.reason}" if r.reason else "") + f". {mark}")
+        shop_order_id, line_id, quantity, attempts = binding.shop_order_id, r.line_id, r.quantity, r.attempts
+        shop = ctx.adapters.shop(shop_row)
+    # committed: `sending` before the call
+    note_id = refund_id = None
+    try:
+        if action == "refund":
+            found = None
+            if may_exist:   # an earlier attempt may have created it: look before creating again
+                found = next((f for f in shop.list_refunds(shop_order_id) if mark in (f.reason or "")), None)
+            if found is None:
+                line = next((x for x in shop.order_lines(shop_order_id) if x.external_line_id == line_id), None)
+                if line is None:
+                    raise Rejected(f"line {line_id} is not in shop order {shop_order_id}")
+                unit = (line.total / line.quantity) if line.quantity else Decimal("0")
+                amount = (unit * quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                found = shop.create_refund(shop_order_id, (RefundLine(line.id, quantity, amount),), amount, text)
+            refund_id = found.id
+            done = f"shop: refund #{found.id} of {found.amount} recorded for return {r.rma_id} (no money moved)"
+        else:
+            # WooCommerce notes cannot be looked up through the port: after a lost answer the note
+            # is written again (a repeated private note, never a lost one).
+            note_id = shop.add_note(shop_order_id, text)
+            done = f"shop: note added for return {r.rma_id}"
+    except AdapterError as exc:
+        return _failed(ctx, return_id, exc, attempts, step="shop")
+    with ctx.db.session() as s:
+        moved = s.execute(update(models.Return)
+                          .where(models.Return.id == return_id, models.Return.shop_state == "sending")
+                          .values(shop_state="done", shop_note_id=note_id, shop_refund_id=refund_id,
+                                  shop_done_at=ctx.clock(), lease_until=None, last_error=None, next_attempt_at=None,
+                                  attempts=0)
+                          .execution_options(synchronize_session=False)).rowcount
+        if moved:
+            timeline.record(s, s.get(models.Return, return_id).order_id, "call", done)
+    return "recorded" if moved else "already recorded"
+
+
+def _check_refunds(ctx: SyncContext, return_id: int) -> str:
+    with ctx.db.session() as s:
+        r = s.get(models.Return, return_id)
+        order, conn, shop_row, binding = _context(s, r)
+        if binding is None or binding.shop_order_id is None:
+            _release(s, return_id)
+            return "not in the shop"
+        shop_order_id, line_id, quantity, ours = binding.shop_order_id, r.line_id, r.quantity, r.shop_refund_id
+        result = shop_settings(shop_row).get("return_handling_result", "RETURN_RECEIVED")
+        title, marketplace_name = _line_title(order, line_id), conn.marketplace
+        shop = ctx.adapters.shop(shop_row)
+    try:
+        refunds = shop.list_refunds(shop_order_id)
+        line = next((x for x in shop.order_lines(shop_order_id) if x.external_line_id == line_id), None) if refunds else None
+    except AdapterError as exc:
+        with ctx.db.session() as s:
+            _release(s, return_id, last_error=str(exc)[:2000])
+        return "shop unreachable"
+    seen = [RefundSeen(f.id, f.id == ours or MARKER in (f.reason or ""), {x.shop_line_id: x.quantity for x in f.lines})
+            for f in refunds]
+    refunded = quantity_refunded(seen, line.id, quantity) if line is not None else 0
+    with ctx.db.session() as s:
+        if refunded <= 0:
+            _release(s, return_id)
+            return "not handled in the shop yet"
+        merchant_refund = next(f.id for f in refunds if not (f.id == ours or MARKER in (f.reason or ""))
+                               and line.id in {x.shop_line_id for x in f.lines})
+        try:
+            Return(rma_id="", quantity=quantity).handle(result, refunded)   # the rules of a handling
+        except DomainError as exc:
+            _release(s, return_id, handle_state="failed", last_error=str(exc))
+            return "error"
+        moved = s.execute(update(models.Return)
+                          .where(models.Return.id == return_id, models.Return.handle_state.is_(None))
+                          .values(handle_state="pending", handling_result=result, quantity_returned=refunded,
+                                  merchant_refund_id=merchant_refund, lease_until=None, attempts=0,
+                                  next_attempt_at=None)
+                          .execution_options(synchronize_session=False)).rowcount
+        r = s.get(models.Return, return_id)
+        if moved and r.order_id:
+            timeline.record(s, r.order_id, "note", f"the merchant refunded {refunded} of {title} in the shop "
+                                                   f"(refund #{merchant_refund}): return {r.rma_id} is handled on "
+                                                   f"{marketplace_name} as {result}")
+    return "refunded by the merchant"
+
+
+def _handle(ctx: SyncContext, return_id: int) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        r = s.get(models.Return, return_id)
+        order, conn, shop_row, _ = _context(s, r)
+        request = ReturnHandling(rma_id=r.rma_id, handling_result=r.handling_result or "RETURN_RECEIVED",
+                                 quantity_returned=int(r.quantity_returned or 0))
+        if shop_settings(shop_row).get("test_mode"):
+            r.handle_state = "test"
+            r.lease_until = None
+            if r.order_id:
+                timeline.record(s, r.order_id, "call", f"test mode: handling of return {r.rma_id} NOT sent to the "
+                                                       f"marketplace ({request.handling_result})")
+            return "test mode"
+        may_exist = r.handle_state == "sending"
+        if r.handle_state == "pending":
+            r.handle_state = "sending"
+            r.sent_at = now
+        attempts = r.attempts
+        marketplace = ctx.adapters.marketplace(conn)
+    # committed: `sending` before the request leaves
+    found = None
+    try:
+        if may_exist:   # an earlier call may have reached the marketplace: look before sending again
+            found = next((x for x in marketplace.list_returns(handled=True) if x.rma_id == request.rma_id), None)
+    except AdapterError as exc:
+        return _failed(ctx, return_id, exc, attempts, step="handle")
+    if found is None:
+        try:
+            result = marketplace.handle_return(request)
+        except AdapterError as exc:
+            return _failed(ctx, return_id, exc, attempts, step="handle", not_sent=isinstance(exc, REFUSALS))
+    if found is not None:
+        return _finish(ctx, return_id, ProcessResult("", "SUCCESS"), adopted=found)
+    with ctx.db.session() as s:
+        moved = s.execute(update(models.Return)
+                          .where(models.Return.id == return_id, models.Return.handle_state == "sending")
+                          .values(handle_state="submitted", process_id=result.process_id, lease_until=None,
+                                  last_error=None, next_attempt_at=None)
+                          .execution_options(synchronize_session=False)).rowcount
+        r = s.get(models.Return, return_id)
+        if moved and r.order_id:
+            timeline.record(s, r.order_id, "call", f"{marketplace.name}: return {r.rma_id} handled as "
+                                                   f"{request.handling_result}, quantity {request.quantity_returned}, "
+                                                   f"process {result.process_id}")
+    if result.done:
+        return _finish(ctx, return_id, result)
+    ctx.queue.push_return(return_id, delay=FIRST_FOLLOW)
+    return "submitted"
+
+
+def _follow(ctx: SyncContext, return_id: int) -> str:
+    with ctx.db.session() as s:
+        r = s.get(models.Return, return_id)
+        marketplace = ctx.adapters.marketplace(s.get(models.Connection, r.connection_id))
+        process_id = r.process_id
+        elapsed = (ctx.clock() - (r.sent_at or r.created_at)).total_seconds()
+    try:
+        result = marketplace.process_status(process_id)
+    except AdapterError as exc:
+        if not exc.retryable:
+            with ctx.db.session() as s:
+                _release(s, return_id, last_error=str(exc)[:2000])
+            raise
+        result = ProcessResult(process_id, "PENDING")
+    if not result.done:
+        delay = min(30.0, max(FIRST_FOLLOW, elapsed / 4))
+        with ctx.db.session() as s:
+            _release(s, return_id)
+        ctx.queue.push_return(return_id, delay=delay)
+        return "pending"
+    return _finish(ctx, return_id, result)
+
+
+def _finish(ctx: SyncContext, return_id: int, result: ProcessResult, adopted=None) -> str:
+    now = ctx.clock()
+    ok = result.status == "SUCCESS"
+    with ctx.db.session() as s:
+        values = dict(handle_state="success" if ok else "failed", lease_until=None,
+                      last_error=None if ok else (result.error or result.status))
+        if result.process_id:
+            values["process_id"] = result.process_id
+        if ok:
+            values.update(state=ReturnState.HANDLED.value, handled_at=now)
+        if result.status == "FAILURE":
+            values["sent_at"] = None
+        moved = s.execute(update(models.Return)
+                          .where(models.Return.id == return_id, models.Return.handle_state.in_(("submitted", "sending")))
+                          .values(**values).execution_options(synchronize_session=False)).rowcount
+        if not moved:
+            return "already finished"
+        r = s.get(models.Return, return_id)
+        if r.order_id is None:
+            return "success" if ok else "failed"
+        if adopted is not None:
+            timeline.record(s, r.order_id, "call", f"marketplace: return {r.rma_id} was already handled "
+                                                   f"({adopted.handling_result}): an earlier attempt reached it")
+        elif ok:
+            timeline.record(s, r.order_id, "call", f"marketplace confirmed the handling of return {r.rma_id} "
+                                                   f"(process {result.process_id}: SUCCESS)")
+        else:
+            timeline.record(s, r.order_id, "call", f"marketplace refused the handling of return {r.rma_id} "
+                                                   f"({result.status}): {result.error or 'no reason given'}",
+                            outcome="error")
+    return "success" if ok else "failed"
+
+
+def _failed(ctx: SyncContext, return_id: int, exc: AdapterError, attempts: int, *, step: str,
+            not_sent: bool = False) -> str:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        r = s.get(models.Return, return_id)
+        if step == "handle" and not_sent and r.handle_state == "sending" and not r.process_id:
+            r.handle_state = "pending"      # definitively not taken: no look-up needed next time
+            r.sent_at = None
+        where = "shop" if step == "shop" else "marketplace"
+        if should_retry(exc, attempts, MAX_ATTEMPTS):
+            delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
+            r.lease_until = None
+            r.next_attempt_at = now + timedelta(seconds=delay)
+            r.last_error = str(exc)[:2000]
+            if r.order_id:
+                timeline.record(s, r.order_id, "call", f"{where}: return {r.rma_id} not confirmed, retrying in "
+                                                       f"{delay:.1f} s: {exc}", outcome="retry")
+            ctx.queue.push_return(return_id, delay=delay)
+            return "retry"
+        r.lease_until = None
+        r.last_error = str(exc)[:2000]
+        if step == "shop":
+            r.shop_state = "error"
+        else:
+            r.handle_state = "failed"
+        if r.order_id:
+            timeline.record(s, r.order_id, "call", f"{where}: return {r.rma_id} failed: {exc}", outcome="error")
+        return "error"
