@@ -181,8 +181,9 @@ def _connect(ctx, urls: dict, opts: DemoOptions) -> int:
         "name": "Demo shop", "url": urls["woocommerce"],
         "consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1],
         "settings": {"grace_seconds": max(1, round(opts.grace)), "shop_poll_seconds": 30,
-                     # the shop's stock on bol.com's offers, matched by EAN (WooCommerce's GTIN)
-                     "stock_sync": True, "stock_match_by": "ean",
+                     # the shop's stock on bol.com's offers, matched by EAN (WooCommerce's GTIN),
+                     # compared and corrected every minute (the shortest the settings allow)
+                     "stock_sync": True, "stock_match_by": "ean", "stock_reconcile_seconds": 60,
                      "transporters": {"default": "TNT",
                                       "rules": [{"pattern": "^JVGL", "transporter": "DHLFORYOU", "strip": "JVGL"}]}},
     })

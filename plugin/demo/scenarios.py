@@ -135,8 +135,7 @@ class Scenarios:
             self.return_shop_order = snap.shop_order_by_external[ext]
         if self.refunded:
             return
-        self.return_noted = self.notes_about_return()
-        if not self.return_noted:
+        if not self.notes_about_return():
             # returns are polled hourly by default: the demo asks for the connection's poll now
             if now - self._last_returns_poll >= REPOLL:
                 self.poll_returns()
@@ -164,7 +163,8 @@ class Scenarios:
             response.raise_for_status()
         except httpx.HTTPError:
             return self.return_noted
-        return sum(1 for n in response.json() if f"return {self.rma_id}" in (n.get("note") or ""))
+        self.return_noted = sum(1 for n in response.json() if f"return {self.rma_id}" in (n.get("note") or ""))
+        return self.return_noted
 
 
 def _ok(response: httpx.Response) -> httpx.Response:
