@@ -11,11 +11,20 @@ from plugin.store import models
 
 PAGE_SIZE = 50
 
-# Stock statuses as merchants know them (Channable's words).
+# Stock statuses as merchants know them (Channable's words), per product: its newest update's.
+# "In sync": the reconcile found the marketplace right already, nothing had to be sent.
+# "Superseded" is a value that was never sent because a newer one came first: a product is listed
+# there when its recent history has one (a product's own newest status is never superseded).
 STOCK_TABS: dict[str, str] = {
-    "all": "All", "pending": "Pending", "sent": "Sent", "superseded": "Superseded", "skipped": "Skipped",
-    "error": "Error",
+    "all": "All", "pending": "Pending", "sending": "Sending", "sent": "Sent", "in_sync": "In sync",
+    "superseded": "Superseded", "skipped": "Skipped", "error": "Error",
 }
+
+
+def _superseded():
+    return (select(models.StockUpdate.id)
+            .where(models.StockUpdate.link_id == models.OfferLink.id, models.StockUpdate.state == "superseded")
+            .exists())
 RETURN_TABS: dict[str, str] = {"open": "Open", "handled": "Handled", "all": "All"}
 
 
@@ -57,14 +66,20 @@ def stock_counts(session: Session, shop_id: int, q: str = "") -> dict[str, int]:
     counts = dict.fromkeys(STOCK_TABS, 0)
     for status, n in session.execute(stmt):
         counts["all"] += n
-        if status in counts:
+        if status in counts and status != "superseded":
             counts[status] += n
+    counts["superseded"] = session.scalar(_stock_search(
+        select(func.count()).select_from(models.OfferLink)
+        .join(models.Connection, models.Connection.id == models.OfferLink.connection_id)
+        .where(models.Connection.shop_id == shop_id, _superseded()), q)) or 0
     return counts
 
 
 def stock_page(session: Session, shop_id: int, tab: str, q: str = "", page: int = 1) -> Page:
     stmt = _stock_search(_links(shop_id), q)
-    if tab != "all":
+    if tab == "superseded":
+        stmt = stmt.where(_superseded())
+    elif tab != "all":
         stmt = stmt.where(models.OfferLink.stock_status == tab)
     count = select(func.count()).select_from(stmt.with_only_columns(models.OfferLink.id).subquery())
     return _page(session, stmt.order_by(models.OfferLink.updated_at.desc(), models.OfferLink.id.desc()), count, page)

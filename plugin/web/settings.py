@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from plugin.domain import NoTransporter, TransporterRules
 from plugin.store import models
@@ -69,6 +69,11 @@ def save_general():
     except ValidationError as exc:
         return _render(400, errors=forms.field_errors(exc), general=_echo_general())
     _store_settings(shop.id, settings)
+    if settings.get("stock_sync") and not (shop.settings or {}).get("stock_sync"):
+        # just switched on: compare and correct every offer now, not at the next interval
+        with _ctx().db.session() as s:
+            s.execute(update(models.Connection).where(models.Connection.shop_id == shop.id)
+                      .values(stock_reconcile_at=None).execution_options(synchronize_session=False))
     flash("Settings saved.", "ok")
     return redirect(url_for("settings.index") + "#general", code=303)
 

@@ -81,3 +81,22 @@ def test_the_returns_tab_lists_open_then_handled(stack, merchant):
     row = _row(merchant.get(f"{stack.app_url}/admin/returns", params={"tab": "handled"}).text, "data-rma", rma)
     assert "handled" in row and "RETURN_RECEIVED" in row
     assert f'data-rma="{rma}"' not in merchant.get(f"{stack.app_url}/admin/returns").text   # no longer open
+
+
+def test_superseded_and_in_sync_products_have_their_tabs(stack, merchant):
+    from plugin.store import models
+    listed, other = add_products(stack, [{"sku": "SKU-S", "ean": ean(3), "stock": 4},
+                                         {"sku": "SKU-T", "ean": ean(4), "stock": 5}])
+    add_offers(stack, [{"ean": ean(3), "reference": "SKU-S", "stock": 0},
+                       {"ean": ean(4), "reference": "SKU-T", "stock": 0}])
+    set_shop_stock(stack, listed["id"], 6)
+    link = stack.wait_for(lambda: (row := links(stack).get(listed["id"])) and row.stock_status == "sent" and row,
+                          what="sent")
+    with stack.ctx.db.session() as s:      # a value a newer one replaced before it was sent
+        s.add(models.StockUpdate(connection_id=link.connection_id, link_id=link.id, offer_id=link.offer_id,
+                                 amount=5, trigger="product.updated", state="superseded"))
+    counts = merchant.get(f"{stack.app_url}/admin/stock")
+    assert re.search(r'id="stock-tab-superseded"[^>]*>Superseded <span class="count">1<', counts.text)
+    page = merchant.get(f"{stack.app_url}/admin/stock", params={"tab": "superseded"})
+    assert f'data-product="{listed["id"]}"' in page.text and f'data-product="{other["id"]}"' not in page.text
+    assert merchant.get(f"{stack.app_url}/admin/stock", params={"tab": "in_sync"}).status_code == 200

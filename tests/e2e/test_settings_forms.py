@@ -69,3 +69,17 @@ def test_a_connections_stock_buffer(stack, merchant):
     with stack.ctx.db.session() as s:
         conn = s.scalar(select(models.Connection))
         assert conn.settings["stock_buffer"] == 3 and conn.settings["api_url"] == stack.bol_url
+
+
+def test_switching_stock_sync_on_reconciles_at_once(stack, merchant):
+    from datetime import timedelta
+    stack.connect()
+    later = stack.ctx.clock() + timedelta(hours=1)
+    with stack.ctx.db.session() as s:
+        s.get(models.Connection, stack.connection_id).stock_reconcile_at = later
+    page = merchant.get(f"{stack.app_url}/admin/settings")
+    form = {"shop_poll_minutes": "5", "grace_hours": "1", "completed_statuses": "completed",
+            "new_order_status": "processing", "stock_sync": "on"}
+    assert merchant.post_form(f"{stack.app_url}/admin/settings/general", page, form).status_code == 200
+    with stack.ctx.db.session() as s:
+        assert s.get(models.Connection, stack.connection_id).stock_reconcile_at is None
