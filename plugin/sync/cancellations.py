@@ -40,6 +40,7 @@ from plugin.store.orders import OPEN_CANCELLATION, to_domain, write_back
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import CancelItems, ProcessResult
+from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 
@@ -49,7 +50,6 @@ MARKETPLACE = "marketplace"   # the buyer asked on the marketplace
 SHOP = "shop"                 # the merchant cancelled in the shop
 MAX_ATTEMPTS = 12
 REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
-FIRST_FOLLOW = 0.3
 WAIT_FOR_CREATION = 5.0
 LOOKUP_MARGIN = timedelta(minutes=5)
 
@@ -321,15 +321,13 @@ def _follow(ctx: SyncContext, cancellation_id: int) -> str:
         process_id = c.process_id
         elapsed = (ctx.clock() - (c.sent_at or c.created_at)).total_seconds()
     try:
-        result = marketplace.process_status(process_id)
+        result = read_process(marketplace, process_id)
     except AdapterError as exc:
-        if not exc.retryable:
-            with ctx.db.session() as s:
-                _release(s, cancellation_id, last_error=str(exc)[:2000])
-            raise
-        result = ProcessResult(process_id, "PENDING")
+        with ctx.db.session() as s:
+            _release(s, cancellation_id, last_error=str(exc)[:2000])
+        raise
     if not result.done:
-        delay = min(30.0, max(FIRST_FOLLOW, elapsed / 4))
+        delay = follow_delay(elapsed)
         with ctx.db.session() as s:
             _release(s, cancellation_id)
         ctx.queue.push_cancellation(cancellation_id, delay=delay)

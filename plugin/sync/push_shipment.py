@@ -26,13 +26,13 @@ from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import ProcessResult, ShipmentRequest
+from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
 from plugin.sync.retry import retry_delay, should_retry
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
-FIRST_FOLLOW = 0.3   # bol usually finishes a shipment process within a second or two
 
 
 def push_shipment(ctx: SyncContext, shipment_id: int) -> str:
@@ -122,14 +122,9 @@ def follow_shipment(ctx: SyncContext, shipment_id: int) -> str:
         marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
         process_id = shipment.process_id
         elapsed = (ctx.clock() - (shipment.sent_at or shipment.created_at)).total_seconds()
-    try:
-        result = marketplace.process_status(process_id)
-    except AdapterError as exc:
-        if not exc.retryable:
-            raise
-        result = ProcessResult(process_id, "PENDING")
+    result = read_process(marketplace, process_id)
     if not result.done:
-        delay = min(30.0, max(FIRST_FOLLOW, elapsed / 4))   # ask less often the longer it takes
+        delay = follow_delay(elapsed)
         ctx.queue.follow_shipment(shipment_id, delay=delay)
         return "pending"
     return _finish(ctx, shipment_id, result)

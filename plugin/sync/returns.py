@@ -32,6 +32,7 @@ from plugin.store.cursors import cursor_for
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import ProcessResult, RefundLine, ReturnHandling
+from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
-FIRST_FOLLOW = 0.3
 WAIT_FOR_SHOP_ORDER = 30.0
 MARKER = "[orderbridge"
 
@@ -361,15 +361,13 @@ def _follow(ctx: SyncContext, return_id: int) -> str:
         process_id = r.process_id
         elapsed = (ctx.clock() - (r.sent_at or r.created_at)).total_seconds()
     try:
-        result = marketplace.process_status(process_id)
+        result = read_process(marketplace, process_id)
     except AdapterError as exc:
-        if not exc.retryable:
-            with ctx.db.session() as s:
-                _release(s, return_id, last_error=str(exc)[:2000])
-            raise
-        result = ProcessResult(process_id, "PENDING")
+        with ctx.db.session() as s:
+            _release(s, return_id, last_error=str(exc)[:2000])
+        raise
     if not result.done:
-        delay = min(30.0, max(FIRST_FOLLOW, elapsed / 4))
+        delay = follow_delay(elapsed)
         with ctx.db.session() as s:
             _release(s, return_id)
         ctx.queue.push_return(return_id, delay=delay)
