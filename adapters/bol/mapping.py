@@ -87,6 +87,8 @@ def order_summary(order: dict) -> OrderSummary:
         external_id=str(order["orderId"]),
         placed_at=parse_datetime(order.get("orderPlacedDateTime")),
         line_ids=tuple(str(i["orderItemId"]) for i in order.get("orderItems") or []),
+        cancellation_requested=tuple(str(i["orderItemId"]) for i in order.get("orderItems") or []
+                                     if i.get("cancellationRequest")),
     )
 
 

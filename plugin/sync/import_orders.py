@@ -110,9 +110,9 @@ def import_order(ctx: SyncContext, connection_id: int, external_id: str) -> int 
     return order_id
 
 
-# How the open-orders list tells which lines carry a buyer's cancellation request, when it does.
-# The port's OrderSummary has no such field yet (bol's list has it per item: cancellationRequest):
-# until it does, known orders not yet shipped on the marketplace are read again each poll.
+# How the open-orders list tells which lines carry a buyer's cancellation request (bol's list has
+# it per item). A marketplace whose list cannot say leaves it None: then known orders not yet
+# shipped on the marketplace are read again each poll, within a budget.
 SUMMARY_REQUESTS = "cancellation_requested"
 
 

@@ -48,6 +48,9 @@ class OrderSummary:
     external_id: str
     placed_at: datetime | None
     line_ids: tuple[str, ...] = ()
+    # Lines carrying a buyer's cancellation request, when the list tells (bol's does, per item);
+    # None when the marketplace's list cannot say, so known open orders are read again instead.
+    cancellation_requested: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

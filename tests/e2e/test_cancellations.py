@@ -282,35 +282,42 @@ def _detail_reads(stack) -> int:
     return sum(n for key, n in stats.items() if key.startswith("GET /retailer/orders/<"))
 
 
-def test_known_open_orders_are_read_again_at_most_once_a_minute(stack):
-    """The port's open-orders list does not say which lines carry a request, so known orders not
-    yet shipped are read again, within a budget per poll and never twice within a minute."""
+def test_a_poll_with_no_new_requests_reads_no_order_again(stack):
+    """bol's open-orders list carries cancellationRequest per item, so a poll where nobody asked
+    for anything costs the list call only, however many known orders are open."""
     from plugin.sync.import_orders import import_orders
     stack.connect()
     ext, _ = stack.order_in_shop()
     before = _detail_reads(stack)
-    assert import_orders(held(stack), stack.connection_id).checked == [ext]
-    assert import_orders(held(stack), stack.connection_id).checked == []          # read a moment ago
+    assert import_orders(held(stack), stack.connection_id).checked == []
     assert _detail_reads(stack) == before
+    request_cancellation(stack, ext)
+    assert import_orders(held(stack), stack.connection_id).checked == [ext]
+
+
+def test_without_flags_known_open_orders_are_read_again_at_most_once_a_minute(stack):
+    """A marketplace whose list cannot say which lines carry a request (cancellation_requested
+    None): known orders not yet shipped are read again, never twice within a minute."""
+    from plugin.sync.import_orders import _to_check_for_cancellations
+    from plugin.sync.ports import OrderSummary
+    stack.connect()
+    ext, _ = stack.order_in_shop()
+    unflagged = OrderSummary(ext, None, ())
+    assert _to_check_for_cancellations(stack.ctx, stack.connection_id, [unflagged]) == [ext]
+    assert _to_check_for_cancellations(stack.ctx, stack.connection_id, [unflagged]) == []   # read a moment ago
 
 
 def test_with_flags_in_the_list_only_new_requests_cost_a_read(stack):
     """When the list carries each order's requested lines (bol's cancellationRequest per item),
     a known order is read again only for a request it has not seen yet."""
-    import dataclasses
-
     from plugin.sync.import_orders import _to_check_for_cancellations
     from plugin.sync.ports import OrderSummary
-
-    @dataclasses.dataclass(frozen=True)
-    class FlaggedSummary(OrderSummary):
-        cancellation_requested: tuple[str, ...] = ()
 
     stack.connect()
     ext, _ = stack.order_in_shop()
     [item] = [i["orderItemId"] for i in bol_order(stack, ext)["orderItems"]][:1]
-    quiet = FlaggedSummary(ext, None, (item,))
-    asked = FlaggedSummary(ext, None, (item,), cancellation_requested=(item,))
+    quiet = OrderSummary(ext, None, (item,), cancellation_requested=())
+    asked = OrderSummary(ext, None, (item,), cancellation_requested=(item,))
     assert _to_check_for_cancellations(stack.ctx, stack.connection_id, [quiet]) == []
     assert _to_check_for_cancellations(stack.ctx, stack.connection_id, [asked]) == [ext]
     request_cancellation(stack, ext)
