@@ -21,6 +21,7 @@ from . import (
     routes_orders,
     routes_products,
     routes_refunds,
+    routes_stock_changes,
     routes_tracking,
     routes_webhooks,
 )
@@ -37,7 +38,7 @@ def create_app(state: WooState | None = None) -> Flask:
     app = Flask("sandbox.woocommerce")
     app.extensions["woo_state"] = state or WooState()
     for module in (routes_orders, routes_refunds, routes_notes, routes_products, routes_webhooks, routes_tracking,
-                   routes_control, routes_auth):
+                   routes_control, routes_stock_changes, routes_auth):
         app.register_blueprint(module.bp)
 
     @app.before_request
