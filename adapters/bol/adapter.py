@@ -128,17 +128,20 @@ class BolMarketplace:
 
     def find_shipment_process(self, request: ShipmentRequest) -> ProcessResult | None:
         """bol keys a shipment's process status by its first order item, so ask for that item's
-        CREATE_SHIPMENT processes and take the newest one that did not fail."""
+        CREATE_SHIPMENT processes and take the newest one that did not fail and is not one of the
+        order's other shipments (a line shipped in parts has one process per part)."""
         if not request.line_ids:
             return None
-        return self._newest_active_process(request.line_ids[0], SHIPMENT_EVENT_TYPE)
+        return self._newest_active_process(request.line_ids[0], SHIPMENT_EVENT_TYPE,
+                                           exclude=tuple(request.other_processes))
 
-    def _newest_active_process(self, entity_id: str, event_type: str) -> ProcessResult | None:
+    def _newest_active_process(self, entity_id: str, event_type: str,
+                               exclude: tuple[str, ...] = ()) -> ProcessResult | None:
         """The newest process of this entity and event type that did not fail, or None."""
         for page in range(1, MAX_PROCESS_PAGES + 1):
             payload = self.client.get("/shared/process-status", params={
                 "entity-id": entity_id, "event-type": event_type, "page": page})
-            found = mapping.newest_active_process(payload)
+            found = mapping.newest_active_process(payload, exclude)
             if found is not None:
                 return found
             if len(payload.get("processStatuses") or []) < 50:   # last page

@@ -157,8 +157,16 @@ def shipment_body(request: ShipmentRequest) -> dict:
     if request.track_and_trace and not request.transporter_code:
         raise ValueError("a track-and-trace code needs a transporter code")
 
-    # No quantity: bol then ships the full open quantity of each item, which is what the port means.
-    body: dict = {"orderItems": [{"orderItemId": line_id} for line_id in request.line_ids]}
+    for line_id, quantity in request.quantities:
+        if line_id not in request.line_ids or quantity < 1:
+            raise ValueError(f"quantity {quantity} of order item {line_id} is not part of the shipment")
+    # No quantity: bol then ships the full open quantity of the item (whole lines). A part of a
+    # line (a partial shipment) names its quantity; bol refuses more than is still open.
+    items = []
+    for line_id in request.line_ids:
+        quantity = request.quantity_of(line_id)
+        items.append({"orderItemId": line_id} if quantity is None else {"orderItemId": line_id, "quantity": quantity})
+    body: dict = {"orderItems": items}
     if request.reference:
         body["shipmentReference"] = request.reference      # bol refuses "", accepts absent/null
     if request.transporter_code:
@@ -181,13 +189,14 @@ def process_result(payload: dict) -> ProcessResult:
     )
 
 
-def newest_active_process(payload: dict) -> ProcessResult | None:
-    """From a ProcessStatusResponse: the newest process that did not fail, or None.
+def newest_active_process(payload: dict, exclude: tuple[str, ...] = ()) -> ProcessResult | None:
+    """From a ProcessStatusResponse: the newest process that did not fail, or None. Processes
+    in `exclude` (known to be another write's) are not candidates.
 
     bol lists newest first; sort by createTimestamp anyway and let list order break ties
     (timestamps have one-second resolution)."""
     candidates = [(n, p) for n, p in enumerate(payload.get("processStatuses") or [])
-                  if p.get("status") != "FAILURE"]
+                  if p.get("status") != "FAILURE" and str(p.get("processStatusId")) not in exclude]
     if not candidates:
         return None
     oldest = datetime.min.replace(tzinfo=UTC)

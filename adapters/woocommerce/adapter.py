@@ -36,6 +36,7 @@ also brings its variations that share that stock ("manage_stock": "parent").
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -64,6 +65,7 @@ from .mapping import (
 
 PER_PAGE = 100                      # the REST API's maximum
 REF_LOOKBACK = timedelta(minutes=1)  # shop clock vs. ours when searching by creation date
+REFUND_MARKER_KEY = "_orderbridge_return"   # refund meta: the return a refund record of ours is for
 REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"   # wc_create_refund() said no
 NOT_CANCELLABLE = ("cancelled", "trash")                         # no lines to take out any more
 
@@ -167,22 +169,37 @@ class WooCommerceShop:
             raise Transient(f"WooCommerce POST orders/{order_id}/notes: answer without an id")
         return data["id"]
 
+    def list_notes(self, order_id: int) -> list[dict]:
+        """The order's private notes, newest first ({id, note, ...} as GET /orders/<id>/notes
+        answers them: one list, WooCommerce does not page notes)."""
+        existing = self._read(lambda: self._client.get(f"orders/{int(order_id)}/notes", {"type": "internal"}))
+        return [e for e in (existing.data if isinstance(existing.data, list) else ()) if isinstance(e, dict)]
+
+    def find_note(self, order_id: int, marker: str) -> int | None:
+        """The id of the private note whose text contains `marker` (looked up after a lost answer)."""
+        for entry in self.list_notes(order_id):
+            if marker and marker in str(entry.get("note", "")) and isinstance(entry.get("id"), int):
+                return entry["id"]
+        return None
+
     def _ensure_note(self, order_id: int, note: str) -> int | None:
         if not note:
             return None
-        existing = self._read(lambda: self._client.get(f"orders/{int(order_id)}/notes", {"type": "internal"}))
-        for entry in existing.data if isinstance(existing.data, list) else ():
-            if isinstance(entry, dict) and str(entry.get("note", "")).strip() == note.strip():
+        for entry in self.list_notes(order_id):
+            if str(entry.get("note", "")).strip() == note.strip():
                 return entry.get("id")
         return self.add_note(order_id, note)
 
     # ------------------------------------------------------------------ refunds
     def create_refund(self, order_id: int, lines: tuple[RefundLine, ...], amount: Decimal, reason: str, *,
-                      restock: bool = False) -> ShopRefund:
+                      restock: bool = False, marker: str | None = None) -> ShopRefund:
         """A refund record (api_refund false). Not idempotent: after a Transient, find it with
         list_refunds before sending again. Rejected when WooCommerce refuses it (e.g. more than
         the order has left to refund)."""
-        return self._post_refund(order_id, refund_to_wc(lines, amount, reason, restock=restock))
+        body = refund_to_wc(lines, amount, reason, restock=restock)
+        if marker:   # refunds keep meta_data (WC_REST_Order_Refunds_Controller, v3): our marker goes there
+            body["meta_data"] = [*body.get("meta_data", []), {"key": REFUND_MARKER_KEY, "value": marker}]
+        return self._post_refund(order_id, body)
 
     def list_refunds(self, order_id: int) -> list[ShopRefund]:
         """Every refund of the order, oldest first."""
@@ -348,7 +365,9 @@ class WooCommerceShop:
 
     def _refund(self, data, what: str) -> ShopRefund:
         try:
-            return wc_to_shop_refund(data)
+            refund = wc_to_shop_refund(data)
+            marker = meta_value(data, REFUND_MARKER_KEY)
+            return dataclasses.replace(refund, marker=str(marker)) if marker else refund
         except UnexpectedPayload as exc:
             raise Transient(f"WooCommerce {what}: {exc}") from None
 

@@ -13,6 +13,11 @@ Facts about WooCommerce this relies on:
   (a JSON object instead of a list when PHP left holes in the array). A known carrier is a slug
   in `tracking_provider` (e.g. "postnl", "dhl-parcel"); other carriers are in
   `custom_tracking_provider`.
+- Advanced Shipment Tracking (AST Pro, "tracking per item") keeps the same meta and adds, to an
+  entry that ships some lines only, `products_list`: a list of {product, item_id, qty} where
+  item_id is the order's line item id (older entries carry only `product`, the product or
+  variation id) and qty the quantity shipped (a string or a number). PHP may store each
+  element as an object or an array; JSON shows both the same way.
 - Line items keep their own meta in the REST answer (`_orderbridge_line_id`, and WooCommerce's
   `_reduced_stock` / `_restock_refunded_items`). A variation line has product_id = the parent
   and variation_id = the variation, whose stock it moved.
@@ -44,6 +49,7 @@ from plugin.sync.ports import (
     ShopOrderLine,
     ShopProduct,
     ShopRefund,
+    TrackedLine,
     Tracking,
 )
 
@@ -167,7 +173,8 @@ def meta_value(data: Mapping, key: str) -> Any:
 
 def tracking_from_wc(data: Mapping, tracking_meta_keys: Iterable[str] = ()) -> tuple[Tracking, ...]:
     """Shipment Tracking entries first, then each configured meta key holding a bare number.
-    One entry per tracking number (the first seen wins, so a carrier-bearing entry is kept)."""
+    One entry per tracking number (the first seen wins, so a carrier-bearing entry is kept; the
+    lines of entries sharing a number are merged: one parcel)."""
     found: list[Tracking] = []
     items = meta_value(data, TRACKING_ITEMS_KEY)
     if isinstance(items, Mapping):
@@ -178,15 +185,48 @@ def tracking_from_wc(data: Mapping, tracking_meta_keys: Iterable[str] = ()) -> t
         number = str(item.get("tracking_number") or "").strip()
         if number:
             provider = item.get("tracking_provider") or item.get("custom_tracking_provider") or ""
-            found.append(Tracking(provider=str(provider).strip(), number=number))
+            found.append(Tracking(provider=str(provider).strip(), number=number,
+                                  line_items=tracked_lines(data, item.get("products_list"))))
     for key in tracking_meta_keys:
         value = meta_value(data, key)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
             found.append(Tracking(provider="", number=str(value).strip()))
     unique: dict[str, Tracking] = {}
     for tracking in found:
-        unique.setdefault(tracking.number, tracking)
+        first = unique.setdefault(tracking.number, tracking)
+        if first is not tracking and first.line_items and tracking.line_items:
+            unique[tracking.number] = Tracking(first.provider, first.number, first.line_items + tracking.line_items)
     return tuple(unique.values())
+
+
+def tracked_lines(order: Mapping, products_list: Any) -> tuple[TrackedLine, ...]:
+    """AST's `products_list` -> the lines it ships, each resolved to our marketplace line id
+    through the line item's `_orderbridge_line_id` meta (by item_id, else by product id).
+    An absent or empty list is (): the entry is for the order as a whole."""
+    if isinstance(products_list, Mapping):
+        products_list = list(products_list.values())
+    if not isinstance(products_list, list):
+        return ()
+    line_items = [li for li in order.get("line_items") or () if isinstance(li, Mapping) and _is_id(li.get("id"))]
+    out = []
+    for entry in products_list:
+        if not isinstance(entry, Mapping):
+            continue
+        item_id = _int(entry.get("item_id")) or None
+        product = _int(entry.get("product")) or None
+        quantity = _int(entry.get("qty"), 0) or None
+        if item_id is not None:
+            line = next((li for li in line_items if li["id"] == item_id), None)
+        else:   # an entry written before AST recorded item ids: the product's (first) line
+            line = next((li for li in line_items if product and product in (_int(li.get("variation_id")),
+                                                                             _int(li.get("product_id")))), None)
+        # an entry naming no line of ours is kept, unresolved: the tracking entry stays one of
+        # some lines (never mistaken for "the rest of the order"), it just ships nothing of ours
+        external = meta_value(line, LINE_ID_KEY) if line is not None else None
+        out.append(TrackedLine(shop_line_id=line["id"] if line is not None else item_id, quantity=quantity,
+                               external_line_id=str(external) if external not in (None, "") else None,
+                               product_id=product))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------- order lines

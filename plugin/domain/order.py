@@ -12,7 +12,14 @@
 
 Lines have their own quantities (ordered, shipped, cancelled; open is what is left), so a
 cancellation or a shipment can cover some lines only. A line with a cancellation on its way is
-`cancelling`: nothing else cancels or ships it meanwhile. A buyer's cancellation request on a line
+`cancelling`: nothing else cancels or ships it meanwhile. A line (or part of it) in a shipment on
+its way is `shipping`: nothing else ships or cancels that part.
+
+Partial shipments: a tracking entry of the shop that names lines (each line shipped with its own
+T&T) is planned at once as a shipment of exactly those lines, keyed by its tracking number, while
+the order keeps its status. Once no line is left without a shipment (cancelled lines never ship),
+the order is shipped. Completion ships the rest (key "rest") with the T&T not bound to lines, or
+waits for it / the grace period exactly as for a whole order. A buyer's cancellation request on a line
 that is shipped (or an order completed in the shop) is refused with a reason: the parcel left.
 
 `manual` ("handled manually") is the merchant taking the order out of orderbridge's hands: final,
@@ -47,7 +54,9 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.NOT_SHIPPED: frozenset({S.WAITING, S.SHIPPED, S.PENDING_CANCELLATION, S.CANCELLED, S.ERROR, S.MANUAL}),
     S.WAITING: frozenset({S.SHIPPED, S.PENDING_CANCELLATION, S.CANCELLED, S.ERROR, S.MANUAL}),
     S.SHIPPED: frozenset({S.ERROR, S.MANUAL}),
-    S.PENDING_CANCELLATION: frozenset({S.CANCELLED, S.ERROR, S.MANUAL}),
+    # -> shipped: the rest was cancelled, some lines had left in their own shipments;
+    # -> not shipped: a buyer's request refused because the merchant shipped first
+    S.PENDING_CANCELLATION: frozenset({S.NOT_SHIPPED, S.CANCELLED, S.SHIPPED, S.ERROR, S.MANUAL}),
     S.CANCELLED: frozenset(),
     S.ERROR: frozenset({S.NOT_SHIPPED, S.WAITING, S.SHIPPED, S.PENDING_CANCELLATION, S.CANCELLED, S.MANUAL}),
     S.MANUAL: frozenset(),
@@ -59,8 +68,12 @@ REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER"
 
 class LineState(enum.StrEnum):
     OPEN = "open"
+    SHIPPING = "shipping"     # nothing left without a shipment, some of it not yet confirmed
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
+
+
+REST = "rest"   # the key of the shipment of whatever no line-bound tracking entry carries
 
 
 @dataclass
@@ -72,16 +85,43 @@ class Line:
     cancelled: int = 0
     cancellation_requested: bool = False   # the buyer asked (on the marketplace) to cancel it
     cancelling: bool = False               # a cancellation of this line is on its way
+    shipping: int = 0                      # quantity in shipments on their way (not yet confirmed)
 
     @property
     def open(self) -> int:
         return max(0, self.quantity - self.shipped - self.cancelled)
 
     @property
+    def unshipped(self) -> int:
+        """What no shipment covers yet: neither shipped nor on its way, nor cancelled."""
+        return max(0, self.open - self.shipping)
+
+    @property
     def state(self) -> LineState:
-        if self.open:
+        if self.unshipped:
             return LineState.OPEN
+        if self.open:
+            return LineState.SHIPPING
         return LineState.SHIPPED if self.shipped else LineState.CANCELLED
+
+
+@dataclass(frozen=True)
+class LineTracking:
+    """A tracking entry of the shop that ships some lines: (marketplace line id, quantity or None
+    for the whole line)."""
+    number: str
+    provider: str | None
+    items: tuple[tuple[str, int | None], ...]
+
+
+@dataclass(frozen=True)
+class PlannedShipment:
+    """A shipment to write: its key (unique per order: the tracking number of a line-bound entry,
+    REST for the rest), the (line id, quantity) it ships, and its T&T."""
+    key: str
+    items: tuple[tuple[str, int], ...]
+    tracking_number: str | None = None
+    tracking_provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +143,8 @@ class ShopView:
     cancelled: bool = False
     tracking_number: str | None = None
     tracking_provider: str | None = None
+    # entries that name their lines (partial shipments); the T&T above is the newest other one
+    line_trackings: tuple[LineTracking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +156,8 @@ class Outcome:
     reason: str = ""
     # The lines a new cancellation must cover on the marketplace (cancelled in the shop).
     cancel_lines: tuple[str, ...] = ()
+    # The shipments to write now (push_shipment is True when there is any).
+    shipments: tuple[PlannedShipment, ...] = ()
 
 
 @dataclass
@@ -128,6 +172,8 @@ class Order:
     manual_reason: str | None = None
     lines: list[Line] = field(default_factory=list)
     history: list[tuple[OrderStatus, OrderStatus, str]] = field(default_factory=list)
+    # keys of the order's shipments so far (any state): a key is never planned twice
+    shipment_keys: set[str] = field(default_factory=set)
 
     # -- the one place where status changes
     def _move(self, target: OrderStatus, reason: str) -> Outcome:
@@ -146,18 +192,25 @@ class Order:
             return Outcome()  # final for the shop side; a resend or manual handling is a person's decision
         if view.cancelled:
             return self.cancelled_in_shop()
+        planned = [p for p in (self._plan_lines(t) for t in view.line_trackings) if p is not None]
+        if planned and self._all_lines_covered():
+            self.shipped_at = now
+            return self._shipped(planned, "every line shipped with its own track & trace")
         if not view.completed:
-            return Outcome()
+            return _planned_only(planned)
         if view.tracking_number:
             self.tracking_number = view.tracking_number
             self.tracking_provider = view.tracking_provider
             self.shipped_at = now
-            out = self._move(S.SHIPPED, "completed with track & trace")
-            return Outcome(status=out.status, push_shipment=True, reason=out.reason)
+            return self._shipped(planned + self._plan_rest(), "completed with track & trace")
+        if self._all_lines_covered():   # the lines' own entries already carry everything
+            self.shipped_at = now
+            return self._shipped(planned, "completed: every line shipped with its own track & trace")
         if self.status is S.WAITING:
-            return Outcome()
+            return _planned_only(planned)
         self.waiting_since = now
-        return self._move(S.WAITING, "completed without track & trace")
+        out = self._move(S.WAITING, "completed without track & trace")
+        return Outcome(status=out.status, reason=out.reason, shipments=tuple(planned), push_shipment=bool(planned))
 
     def grace_expired(self, now: datetime, grace: timedelta) -> Outcome:
         if self.status is not S.WAITING or self.waiting_since is None:
@@ -165,8 +218,51 @@ class Order:
         if now - self.waiting_since < grace:
             return Outcome()
         self.shipped_at = now
-        out = self._move(S.SHIPPED, f"no track & trace after {_human(grace)}: shipped without it")
-        return Outcome(status=out.status, push_shipment=True, reason=out.reason)
+        return self._shipped(self._plan_rest(), f"no track & trace after {_human(grace)}: shipped without it")
+
+    # -- shipments
+    def _shipped(self, planned: list[PlannedShipment], reason: str) -> Outcome:
+        out = self._move(S.SHIPPED, reason)
+        return Outcome(status=out.status, push_shipment=bool(planned), reason=out.reason, shipments=tuple(planned))
+
+    def _plan_lines(self, tracking: LineTracking) -> PlannedShipment | None:
+        """A line-bound tracking entry seen for the first time: a shipment of what it names that
+        no other shipment covers (a repeated view, or an entry naming lines that are shipped,
+        cancelled or being cancelled, plans nothing)."""
+        if not tracking.number or tracking.number in self.shipment_keys:
+            return None
+        items: dict[str, int] = {}
+        for line_id, quantity in tracking.items:
+            line = self.line(line_id)
+            if line is None or line.cancelling:
+                continue
+            take = line.unshipped if quantity is None else min(quantity, line.unshipped)
+            if take > 0:
+                line.shipping += take
+                items[line_id] = items.get(line_id, 0) + take
+        if not items:
+            return None
+        self.shipment_keys.add(tracking.number)
+        return PlannedShipment(tracking.number, tuple(items.items()), tracking.number, tracking.provider)
+
+    def _plan_rest(self) -> list[PlannedShipment]:
+        """The shipment of everything no other shipment covers (not cancelled lines, nor lines
+        with a cancellation on its way). An order whose lines are not known ships as a whole."""
+        if REST in self.shipment_keys:
+            return []
+        items = tuple((line.line_id, line.unshipped) for line in self.lines if line.unshipped and not line.cancelling)
+        if not items and self.lines:
+            return []
+        for line_id, quantity in items:
+            self.line(line_id).shipping += quantity
+        self.shipment_keys.add(REST)
+        return [PlannedShipment(REST, items, self.tracking_number, self.tracking_provider)]
+
+    def _all_lines_covered(self) -> bool:
+        """Every line that is not cancelled (nor being cancelled) is shipped or on its way, and
+        at least one line was shipped: then the order is shipped."""
+        return (bool(self.lines) and not any(line.unshipped and not line.cancelling for line in self.lines)
+                and any(line.shipped or line.shipping for line in self.lines))
 
     def fail(self, reason: str) -> Outcome:
         if self.status is S.MANUAL:
@@ -207,8 +303,9 @@ class Order:
         return next((line for line in self.lines if line.line_id == line_id), None)
 
     def open_lines(self) -> tuple[str, ...]:
-        """Lines with something left to ship or cancel and no cancellation on its way."""
-        return tuple(line.line_id for line in self.lines if line.open and not line.cancelling)
+        """Lines with something left to ship or cancel: no shipment covers it and no
+        cancellation is on its way."""
+        return tuple(line.line_id for line in self.lines if line.unshipped and not line.cancelling)
 
     def cancelled_in_shop(self) -> Outcome:
         """The merchant cancelled the order in the shop: the marketplace must cancel what is still
@@ -254,6 +351,8 @@ class Order:
             return ""
         if line.state is LineState.SHIPPED:
             return "the line is already shipped"
+        if line.shipping:
+            return "the line is being shipped (its own track & trace)"
         status = self.error_from if self.status is S.ERROR and self.error_from else self.status
         if status is S.CANCELLED:
             return ""
@@ -273,9 +372,13 @@ class Order:
             if line is not None:
                 line.cancelled = max(0, line.quantity - line.shipped)
                 line.cancelling = False
-        nothing_left = all(line.open == 0 and not line.cancelling for line in self.lines)
-        if nothing_left and not any(line.shipped for line in self.lines) and S.CANCELLED in ALLOWED[self.status]:
+        nothing_left = all(line.unshipped == 0 and not line.cancelling for line in self.lines)
+        if nothing_left and not any(line.shipped or line.shipping for line in self.lines) \
+                and S.CANCELLED in ALLOWED[self.status]:
             return self._move(S.CANCELLED, reason)
+        if nothing_left and self.status in (S.NOT_SHIPPED, S.WAITING, S.PENDING_CANCELLATION):
+            # some lines left in their own shipments, the others are cancelled: it is shipped
+            return self._move(S.SHIPPED, f"{reason}; every other line is shipped")
         return Outcome()
 
     def cancellation_failed(self, line_ids: tuple[str, ...], reason: str) -> Outcome:
@@ -286,12 +389,41 @@ class Order:
                 line.cancelling = False
         return self.fail(reason)
 
+    def cancellation_refused(self, line_ids: tuple[str, ...], reason: str) -> Outcome:
+        """A buyer's request we do not apply (the merchant shipped first): its lines are open
+        again, and an order the request had put in pending cancellation is back to not shipped,
+        where the request found it; the shop's view then moves it on as usual."""
+        for line_id in line_ids:
+            line = self.line(line_id)
+            if line is not None:
+                line.cancelling = False
+        if self.status is OrderStatus.PENDING_CANCELLATION:
+            return self._move(OrderStatus.NOT_SHIPPED, reason)
+        return Outcome()
+
     def lines_shipped(self, line_ids: tuple[str, ...]) -> None:
         """The marketplace confirmed a shipment of these lines (their whole open quantity)."""
         for line_id in line_ids:
             line = self.line(line_id)
             if line is not None:
                 line.shipped += line.open
+
+    def items_shipped(self, items: tuple[tuple[str, int], ...]) -> None:
+        """The marketplace confirmed a shipment of these quantities: they move from shipping to
+        shipped (never beyond what is open)."""
+        for line_id, quantity in items:
+            line = self.line(line_id)
+            if line is not None:
+                done = min(quantity, line.open)
+                line.shipped += done
+                line.shipping = max(0, line.shipping - done)
+
+
+def _planned_only(planned: list[PlannedShipment]) -> Outcome:
+    """Line-bound shipments written while the order keeps its status."""
+    if not planned:
+        return Outcome()
+    return Outcome(push_shipment=True, shipments=tuple(planned), reason="some lines shipped with their own track & trace")
 
 
 def _human(delta: timedelta) -> str:

@@ -173,17 +173,25 @@ class Binding(Base):
 
 
 class Shipment(Base):
-    """The outbox row of a shipment push. One per order: the unique order_id is what makes a
-    double shipment impossible on our side. state: pending -> sending -> submitted -> success |
-    failed (or pending -> test: the shop's test mode, never sent). `sending` means a request may have reached the marketplace: before sending again,
-    look the earlier one up."""
+    """The outbox row of a shipment push. An order may have several (partial shipments: lines
+    shipped with their own T&T), each unique per (order, key): the key is the tracking number of
+    a line-bound tracking entry, "rest" for the shipment of whatever no such entry carries. That
+    unique key, and a line's quantity never being in two live shipments (checked under the order
+    row's version), is what makes a double shipment impossible on our side.
+    state: pending -> sending -> submitted -> success | failed (or pending -> test: the shop's
+    test mode, never sent). `sending` means a request may have reached the marketplace: before
+    sending again, look the earlier one up."""
     __tablename__ = "shipments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200), default="rest", server_default="rest")
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     reference: Mapped[str] = mapped_column(String(90))
     transporter_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     track_and_trace: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The shop's T&T this shipment carries (a line-bound entry's); NULL: the order's own.
+    tracking_number: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tracking_provider: Mapped[str | None] = mapped_column(String(200), nullable=True)
     process_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -196,7 +204,11 @@ class Shipment(Base):
     # The marketplace lines this shipment covers (the order's open lines when it was written);
     # NULL on shipments written before lines had their own state: every line.
     line_ids: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # {line id: quantity} it ships; NULL on shipments written before partial shipments: each
+    # line's whole open quantity.
+    quantities: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     order: Mapped[Order] = relationship()
+    __table_args__ = (UniqueConstraint("order_id", "key", name="uq_shipment_order_key"),)
 
 
 class TimelineEntry(Base):

@@ -1,7 +1,9 @@
 """Use case: the shop says something about one of our orders (webhook or safety-net poll).
 
 Completed without T&T -> waiting; completed with T&T (now or later) -> shipped, and entering
-shipped writes the shipment's outbox row in the same transaction. Cancelled in the shop ->
+shipped writes the shipment's outbox row in the same transaction. A tracking entry that names
+some lines (a partial shipment) writes a shipment of exactly those lines at once, whatever the
+order's status, keyed by its tracking number; completion then ships the rest (key "rest"). Cancelled in the shop ->
 pending_cancellation, and the marketplace cancellation's outbox row in the same transaction
 (plugin/sync/cancellations.py). Any change of one of our orders also hints the jobs of its open
 returns: the merchant may have refunded a returned line (plugin/sync/returns.py). Views arrive repeated and out
@@ -19,11 +21,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from plugin.domain import OrderStatus, ShopView
+from plugin.domain.order import REST, LineTracking, PlannedShipment
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.cancellations import shop_cancelled
 from plugin.sync.context import SyncContext
-from plugin.sync.ports import ShopOrder
+from plugin.sync.ports import ShopOrder, Tracking
+from plugin.sync.push_shipment import order_shipments, with_shipments
 from plugin.sync.returns import returns_to_check
 from plugin.sync.shop_settings import shop_settings
 
@@ -44,7 +48,8 @@ def apply_shop_order(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, sour
 
 def _apply(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -> str:
     now = ctx.clock()
-    shipment_id = cancellation_id = None
+    cancellation_id = None
+    shipment_ids: list[int] = []
     returns: list[int] = []
     try:
         with ctx.db.session() as s:
@@ -61,52 +66,89 @@ def _apply(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -
                 return "stale"
             shop = s.get(models.Shop, shop_id)
             view = shop_view(shop_order, shop.settings or {})
-            domain = to_domain(order)
+            domain = with_shipments(to_domain(order), order_shipments(s, order.id), order)
             outcome = domain.apply_shop_view(view, now)
             if shop_order.date_modified:
                 order.shop_modified_at = shop_order.date_modified
-            if outcome.status is None:
+            if outcome.status is None and not outcome.shipments:
                 return "no change"
             write_back(order, domain)
-            timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason} "
-                                                  f"(shop #{shop_order.number}, via {source})")
-            if outcome.push_shipment:
-                shipment_id = add_shipment(s, order)
+            # the order row's version is the lock of its shipments: a concurrent view of the same
+            # order planning the same lines fails its commit (StaleDataError) and reads again
+            order.updated_at = now
+            if outcome.status is not None:
+                timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason} "
+                                                      f"(shop #{shop_order.number}, via {source})")
+            for plan in outcome.shipments:
+                shipment_ids.append(add_shipment(s, order, plan))
+                if plan.key != REST:
+                    timeline.record(s, order.id, "state", f"shipment of {_items(plan)} with its own track & trace "
+                                                          f"{plan.tracking_provider or ''} {plan.tracking_number} "
+                                                          f"(shop #{shop_order.number}, via {source})")
             if outcome.status is OrderStatus.PENDING_CANCELLATION:
                 # the outbox row of the marketplace cancellation, in the same transaction
                 cancellation_id = shop_cancelled(s, order, outcome, shop_settings(shop))
     finally:
         for return_id in returns:
             ctx.queue.push_return(return_id)
-    if shipment_id is not None:
+    for shipment_id in shipment_ids:
         ctx.queue.push_shipment(shipment_id)
     if cancellation_id is not None:
         ctx.queue.push_cancellation(cancellation_id)
-    return outcome.status.value
+    return outcome.status.value if outcome.status is not None else "lines shipped"
 
 
 def shop_view(shop_order: ShopOrder, settings: dict) -> ShopView:
     completed = tuple(settings.get("completed_statuses") or DEFAULT_COMPLETED)
-    tracking = shop_order.tracking[-1] if shop_order.tracking else None   # the newest one counts
+    whole = [t for t in shop_order.tracking if not t.line_items]
+    tracking = whole[-1] if whole else None   # the newest one counts
     return ShopView(
         completed=shop_order.status in completed,
         cancelled=shop_order.status == "cancelled",
         tracking_number=tracking.number if tracking else None,
         tracking_provider=tracking.provider if tracking else None,
+        line_trackings=tuple(_line_tracking(t) for t in shop_order.tracking if t.line_items),
     )
 
 
-def add_shipment(s: Session, order: models.Order) -> int:
-    """The outbox row, in the caller's transaction. Unique per order: never two shipments. It
-    covers the order's open lines (not the cancelled ones, nor those with a cancellation on its way)."""
-    existing = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order.id))
+def _line_tracking(tracking: Tracking) -> LineTracking:
+    """Lines the shop named that are not ours (no marketplace line id) are left out: the entry
+    then ships only ours, or nothing."""
+    return LineTracking(number=tracking.number, provider=tracking.provider or None,
+                        items=tuple((line.external_line_id, line.quantity) for line in tracking.line_items
+                                    if line.external_line_id))
+
+
+def add_shipment(s: Session, order: models.Order, plan: PlannedShipment | None = None) -> int:
+    """The outbox row, in the caller's transaction (which holds the order row's version). Unique
+    per (order, key): a plan seen again is the same shipment. It ships the plan's (line,
+    quantity): not cancelled lines, nor those with a cancellation on its way, nor quantities
+    another shipment covers (the domain planned against them). Without a plan: the rest of the
+    order (what no shipment covers), for callers that only know the order moved to shipped."""
+    if plan is None:
+        domain = with_shipments(to_domain(order), order_shipments(s, order.id), order)
+        plan = PlannedShipment(REST, tuple((line.line_id, line.unshipped) for line in domain.lines
+                                           if line.unshipped and not line.cancelling),
+                               order.tracking_number, order.tracking_provider)
+    existing = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order.id,
+                                                      models.Shipment.key == plan.key))
     if existing is not None:
         return existing.id
-    shipment = models.Shipment(order_id=order.id, state="pending", reference=f"ob-{order.id}",
-                               line_ids=list(to_domain(order).open_lines()))
+    line_bound = plan.key != REST
+    shipment = models.Shipment(
+        order_id=order.id, key=plan.key, state="pending",
+        reference=f"ob-{order.id}-{plan.key}"[:90] if line_bound else f"ob-{order.id}",
+        line_ids=[line_id for line_id, _ in plan.items],
+        quantities={line_id: quantity for line_id, quantity in plan.items} or None,
+        tracking_number=plan.tracking_number if line_bound else None,
+        tracking_provider=plan.tracking_provider if line_bound else None)
     s.add(shipment)
     s.flush()
     return shipment.id
+
+
+def _items(plan: PlannedShipment) -> str:
+    return ", ".join(f"{quantity} × line {line_id}" for line_id, quantity in plan.items)
 
 
 def _binding_for(s: Session, shop_id: int, shop_order: ShopOrder) -> models.Binding | None:

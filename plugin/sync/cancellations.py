@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
-from plugin.domain import REQUESTED_BY_CUSTOMER, Outcome
+from plugin.domain import REQUESTED_BY_CUSTOMER, OrderStatus, Outcome
 from plugin.store import models, timeline
 from plugin.store.orders import OPEN_CANCELLATION, to_domain, write_back
 from plugin.sync.context import SyncContext, lease
@@ -208,9 +208,9 @@ def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
             target = binding.shop_order_id
         elif binding.first_attempt_at is not None:   # creation given up: an attempt may have made it
             lookup = (binding.ref, binding.first_attempt_at - LOOKUP_MARGIN)
-        c.state = "shop_sending"
         conn = s.get(models.Connection, order.connection_id)
         shop_row = s.get(models.Shop, order.shop_id)
+        settings = shop_settings(shop_row)
         line_ids = tuple(c.line_ids)
         action = c.shop_action
         attempts = c.attempts
@@ -219,12 +219,25 @@ def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
         shop = ctx.adapters.shop(shop_row) if (target or lookup) else None
         shop_id = order.shop_id
         lines_stock = [(line.ean, line.sku) for line in order.lines if line.external_line_id in line_ids]
+    # The shop order as it is now, read right before the decision: the merchant may have
+    # completed (shipped) it since the buyer's request was planned.
+    view = None
+    try:
+        if lookup is not None:
+            view = shop.find_order_by_ref(*lookup)
+            target = view.id if view is not None else None
+        elif target is not None:
+            view = shop.get_order(target)
+    except AdapterError as exc:
+        return _failed(ctx, cancellation_id, exc, attempts, step="shop")
+    decision, shipment_ids = _decide(ctx, cancellation_id, view, settings)
+    for shipment_id in shipment_ids:
+        ctx.queue.push_shipment(shipment_id)
+    if decision != "go":
+        return decision
     # committed: `shop_sending` before any call to the shop
     done = "not in the shop: nothing to cancel there"
     try:
-        if lookup is not None:
-            found = shop.find_order_by_ref(*lookup)
-            target = found.id if found is not None else None
         if target is not None and action == "cancel_order":
             shop_order = shop.cancel_order(target, note)
             done = f"shop: order #{shop_order.number} cancelled (its stock given back)"
@@ -246,6 +259,86 @@ def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
         from plugin.sync.sync_stock import stock_moved_for_lines
         stock_moved_for_lines(ctx, shop_id, lines_stock, "cancellation")
     return "shop done" if moved else "already done"
+
+
+def _decide(ctx: SyncContext, cancellation_id: int, view, settings: dict) -> tuple[str, list[int]]:
+    """Cancel in the shop, or refuse because the order left meanwhile: decided on the order row
+    locked (FOR UPDATE on PostgreSQL; SQLite serialises writers) and its version bumped, the way
+    every order change is serialised. A shop view applied at the same moment (the merchant's
+    completion, through apply_shop_change) makes one of the two read again (StaleDataError), so
+    either the completion is seen here and the request refused, or the lines are `cancelling`
+    when the completion is applied and its shipment leaves them out. Returns ("go" | why not,
+    the ids of shipments to push)."""
+    for _ in range(5):
+        try:
+            return _decide_once(ctx, cancellation_id, view, settings)
+        except StaleDataError:
+            continue
+    raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")
+
+
+def _decide_once(ctx: SyncContext, cancellation_id: int, view, settings: dict) -> tuple[str, list[int]]:
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        c = s.get(models.Cancellation, cancellation_id, populate_existing=True)
+        if c.state not in ("shop_pending", "shop_sending"):
+            return "already done", []
+        order = s.scalars(select(models.Order).where(models.Order.id == c.order_id).with_for_update()
+                          .execution_options(populate_existing=True)).one()
+        why = _left_meanwhile(order, c, view, settings) if c.direction == MARKETPLACE else None
+        if why is None:
+            c.state = "shop_sending"
+            order.updated_at = now   # the version moves: a concurrent change of the order retries
+            return "go", []
+        return "refused", _refuse(ctx, s, c, order, view, settings, why)
+
+
+def _left_meanwhile(order: models.Order, c: models.Cancellation, view, settings: dict) -> str | None:
+    """Why the buyer's request can no longer be applied in the shop: the merchant completed the
+    order after the request was planned. None: go ahead."""
+    from plugin.sync.apply_shop_change import shop_view
+    status = OrderStatus(order.error_from if order.status == OrderStatus.ERROR and order.error_from else order.status)
+    if status is OrderStatus.SHIPPED and c.shop_action == "remove_lines":
+        # shipped while these lines were `cancelling`: its shipment leaves them out, so removing
+        # them keeps both sides consistent (nothing shipped is cancelled, nothing cancelled shipped)
+        return None
+    if status in (OrderStatus.WAITING, OrderStatus.SHIPPED, OrderStatus.MANUAL):
+        return f"the order was {status.value.replace('_', ' ')} in the meantime: the parcel has left"
+    if view is not None:
+        seen = shop_view(view, settings)
+        if not seen.cancelled and (seen.completed or seen.tracking_number):
+            return f"the merchant completed shop order #{view.number} ({view.status}) before it was cancelled there"
+    return None
+
+
+def _refuse(ctx: SyncContext, s: Session, c: models.Cancellation, order: models.Order, view, settings: dict,
+            why: str) -> list[int]:
+    """The request is not applied: nothing is cancelled in the shop and nothing confirmed on the
+    marketplace (which refuses the buyer's request by itself once the order ships). Its lines are
+    open again, so the merchant's completion ships them. Returns the shipments to push."""
+    from plugin.sync.apply_shop_change import add_shipment, shop_view
+    from plugin.sync.push_shipment import order_shipments, with_shipments
+    now = ctx.clock()
+    c.state = "refused"
+    c.lease_until = None
+    c.done_at = now
+    c.last_error = why
+    s.flush()
+    s.expire(order, ["cancellations"])   # its lines are no longer `cancelling`
+    domain = with_shipments(to_domain(order), order_shipments(s, order.id), order)
+    domain.cancellation_refused(tuple(c.line_ids or ()), why)
+    timeline.record(s, order.id, "note", f"the buyer's request to cancel {_describe(order, c.line_ids)} is refused: "
+                                         f"{why}; nothing was cancelled in the shop, and the marketplace refuses "
+                                         f"the request by itself once the order ships", outcome="error")
+    outcome = domain.apply_shop_view(shop_view(view, settings), now) if view is not None else None
+    write_back(order, domain)
+    if view is not None and view.date_modified and (order.shop_modified_at is None
+                                                    or view.date_modified > order.shop_modified_at):
+        order.shop_modified_at = view.date_modified
+    if outcome is not None and outcome.status is not None:
+        timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason} (shop #{view.number}, "
+                                              f"read before cancelling)")
+    return [add_shipment(s, order, plan) for plan in (outcome.shipments if outcome is not None else ())]
 
 
 def _describe_ids(line_ids) -> str:

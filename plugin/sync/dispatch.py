@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from plugin.store import models
+from plugin.store.cursors import cursor_for
 from plugin.store.orders import OPEN_CANCELLATION
 from plugin.sync.context import SyncContext
 from plugin.sync.purge import purge_if_due
@@ -167,3 +168,56 @@ def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
                    or_(r.next_attempt_at.is_(None), r.next_attempt_at <= now))):
         ctx.queue.push_return(return_id)
         out.returns += 1
+
+
+# ---------------------------------------------------------------- periodic jobs that failed
+PERIODIC = {"stock": ("stock_reconcile_at", "stock_reconcile_seconds", 300, "stock reconcile"),
+            "returns": ("returns_poll_at", "returns_poll_seconds", 3600, "returns poll")}
+
+
+def _failing_stream(connection_id: int, kind: str) -> str:
+    return f"connection:{connection_id}:{kind}:failing"
+
+
+def periodic_failed(ctx: SyncContext, connection_id: int, kind: str, exc) -> float | None:
+    """A stock reconcile or returns poll failed. The dispatcher claimed its next time a whole
+    interval ahead (5 min / 1 h): after a retryable failure (5xx, timeout, 429) bring that time
+    forward to a jittered backoff (Retry-After for a 429), so the next try comes soon, still from
+    the heartbeat and still claimed by compare-and-set (one run per connection at a time). A
+    permanent failure (credentials, refused) keeps the full interval and is shown on the
+    connection. Returns the delay chosen, None when not retried sooner."""
+    from plugin.sync.retry import periodic_retry_delay
+    column_name, setting, default, what = PERIODIC[kind]
+    column = getattr(models.Connection, column_name)
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        conn = s.get(models.Connection, connection_id)
+        if conn is None:
+            return None
+        interval = int(with_defaults(s.get(models.Shop, conn.shop_id).settings).get(setting, default))
+        failing = cursor_for(s, _failing_stream(connection_id, kind))
+        failing.cursor_at = failing.cursor_at or now       # failing since
+        failing.last_error = f"{exc}"[:2000]
+        if not getattr(exc, "retryable", False):
+            conn.last_error = f"{what} failed: {exc}"[:2000]
+            return None
+        delay = periodic_retry_delay((now - failing.cursor_at).total_seconds(), exc, interval=interval)
+        at = now + timedelta(seconds=delay)
+        # only ever sooner: never pushes back a time another run already set
+        s.execute(update(models.Connection)
+                  .where(models.Connection.id == connection_id, or_(column.is_(None), column > at))
+                  .values({column_name: at}).execution_options(synchronize_session=False))
+        return delay
+
+
+def periodic_succeeded(ctx: SyncContext, connection_id: int, kind: str) -> None:
+    """The job worked: the backoff starts from scratch next time; our own error leaves the connection."""
+    what = PERIODIC[kind][3]
+    with ctx.db.session() as s:
+        failing = s.scalar(select(models.PollCursor).where(models.PollCursor.stream == _failing_stream(connection_id, kind)))
+        if failing is not None and failing.cursor_at is not None:
+            failing.cursor_at = None
+            failing.last_error = None
+        conn = s.get(models.Connection, connection_id)
+        if conn is not None and (conn.last_error or "").startswith(f"{what} failed:"):
+            conn.last_error = None

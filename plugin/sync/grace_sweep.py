@@ -12,6 +12,7 @@ from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.apply_shop_change import add_shipment
 from plugin.sync.context import SyncContext
+from plugin.sync.push_shipment import order_shipments, with_shipments
 
 
 def grace_of(shop: models.Shop, default_seconds: int) -> timedelta:
@@ -38,15 +39,18 @@ def grace_sweep(ctx: SyncContext) -> list[int]:
         try:
             with ctx.db.session() as s:
                 order = s.get(models.Order, order_id)
-                domain = to_domain(order)
+                # lines already in their own shipments (partial) are not in the rest
+                domain = with_shipments(to_domain(order), order_shipments(s, order.id), order)
                 outcome = domain.grace_expired(now, grace)
                 if outcome.status is None:
                     continue
                 write_back(order, domain)
+                order.updated_at = now   # the order row's version guards its shipments
                 timeline.record(s, order.id, "state", f"{outcome.status.value}: {outcome.reason}")
-                shipment_id = add_shipment(s, order)
+                shipment_ids = [add_shipment(s, order, plan) for plan in outcome.shipments]
         except StaleDataError:
             continue  # the shop changed it meanwhile (T&T arrived): the next sweep looks again
-        pushed.append(shipment_id)
-        ctx.queue.push_shipment(shipment_id)
+        pushed.extend(shipment_ids)
+        for shipment_id in shipment_ids:
+            ctx.queue.push_shipment(shipment_id)
     return pushed

@@ -59,12 +59,14 @@ def _handle(ctx: SyncContext, shop_id: int, order_id: int, reason: str) -> None:
             if binding.first_attempt_at is not None and binding.shop_order_id is None:
                 notes.append(f"an earlier attempt may have created it in the shop: look for an order with "
                              f"_orderbridge_ref {binding.ref}")
-        shipment = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order_id))
-        if shipment is not None and shipment.state in OPEN_SHIPMENT:
+        # every open shipment of the order (partial shipments: several)
+        for shipment in list(s.scalars(select(models.Shipment).where(models.Shipment.order_id == order_id,
+                                                                     models.Shipment.state.in_(OPEN_SHIPMENT)))):
             _claim(s, models.Shipment, shipment.id, OPEN_SHIPMENT, now,
                    "orderbridge is sending this shipment right now: try again in a few minutes")
             if shipment.state in ("sending", "submitted") or (shipment.state == "failed" and shipment.sent_at):
-                notes.append("a shipment may already have reached the marketplace: check the order there")
+                notes.append(f"a shipment ({shipment.reference}) may already have reached the marketplace: "
+                             f"check the order there")
         for c in s.scalars(select(models.Cancellation).where(models.Cancellation.order_id == order_id,
                                                              models.Cancellation.state.in_(OPEN_CANCELLATION))):
             _claim(s, models.Cancellation, c.id, OPEN_CANCELLATION, now,

@@ -66,10 +66,21 @@ class MarketplaceOrder:
 @dataclass(frozen=True)
 class ShipmentRequest:
     external_order_id: str
-    line_ids: tuple[str, ...]            # marketplace line ids to ship (full open quantity)
+    line_ids: tuple[str, ...]            # marketplace line ids to ship
     reference: str                       # our own shipment reference (idempotency / lookup)
     transporter_code: str | None = None  # None together with track_and_trace None = no transport
     track_and_trace: str | None = None
+    # A part of a line's open quantity: (line id, quantity). A line not listed here ships its
+    # whole open quantity (a partial shipment of whole lines lists nothing).
+    quantities: tuple[tuple[str, int], ...] = ()
+    # The processes of the order's other shipments: an order may have several shipments whose
+    # first line is the same line (parts of one line), and find_shipment_process must not take
+    # another shipment's process for this one's.
+    other_processes: tuple[str, ...] = ()
+
+    def quantity_of(self, line_id: str) -> int | None:
+        """The quantity to ship of this line, None for its whole open quantity."""
+        return next((q for line, q in self.quantities if line == line_id), None)
 
 
 @dataclass(frozen=True)
@@ -143,13 +154,16 @@ class MarketplacePort(Protocol):
     def get_order(self, external_id: str) -> MarketplaceOrder: ...
 
     def ship(self, request: ShipmentRequest) -> ProcessResult:
-        """Send a shipment. Raises Transient when the outcome is unknown."""
+        """Send a shipment of these lines (of some lines only, or parts of lines: `quantities`).
+        An order may have several. Raises Transient when the outcome is unknown."""
 
     def process_status(self, process_id: str) -> ProcessResult: ...
 
     def find_shipment_process(self, request: ShipmentRequest) -> ProcessResult | None:
-        """After an unknown outcome: the process an earlier `ship` of these lines started, if any
-        (excluding failed ones), so a retry never ships twice."""
+        """After an unknown outcome: the process an earlier `ship` of this very shipment started,
+        if any (excluding failed ones and the order's other shipments' `other_processes`), so a
+        retry never ships twice. The caller sends at most one shipment of an order at a time
+        whose outcome is unknown, so what is left can only be this one's."""
 
     def check(self) -> None:
         """Cheap authenticated call; raises AuthError on bad credentials."""
@@ -183,9 +197,21 @@ class MarketplacePort(Protocol):
 
 # ---------------------------------------------------------------- shop side
 @dataclass(frozen=True)
+class TrackedLine:
+    """A line a tracking entry says it carries (a partial shipment)."""
+    shop_line_id: int | None         # the shop's order line item id (None: only the product was named)
+    quantity: int | None             # None: the line's whole quantity
+    external_line_id: str | None = None   # our marketplace line id (line meta `_orderbridge_line_id`)
+    product_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Tracking:
     provider: str               # as written in the shop (e.g. "PostNL", "DHL")
     number: str
+    # The lines this entry ships (a partial shipment, each line with its own T&T); empty: the
+    # entry is for the order as a whole, i.e. whatever no other entry carries.
+    line_items: tuple[TrackedLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,8 +270,9 @@ class ShopRefund:
     id: int
     amount: Decimal
     reason: str
-    lines: tuple[RefundLine, ...] = ()
+    lines: tuple[RefundLine, ...] = ()   # empty: a refund of an amount only
     date_created: datetime | None = None
+    marker: str | None = None            # ours: the marker we stored in the refund's meta
 
 
 class ShopPort(Protocol):
@@ -280,12 +307,17 @@ class ShopPort(Protocol):
         lines stay on the order, marked refunded.) Idempotent: lines already refunded are skipped."""
 
     def add_note(self, order_id: int, note: str) -> int:
-        """A private order note; returns its id."""
+        """A private order note; returns its id. Not idempotent: after an unknown outcome, look
+        it up with find_note before adding it again."""
+
+    def find_note(self, order_id: int, marker: str) -> int | None:
+        """The id of the order's private note whose text contains `marker`, if any."""
 
     def create_refund(self, order_id: int, lines: tuple[RefundLine, ...], amount: Decimal, reason: str, *,
-                      restock: bool = False) -> ShopRefund:
-        """A refund record with `api_refund` off: no money moves without the merchant. Not
-        idempotent: after an unknown outcome, look it up in list_refunds by its reason."""
+                      restock: bool = False, marker: str | None = None) -> ShopRefund:
+        """A refund record with `api_refund` off: no money moves without the merchant. `marker`
+        is kept in the refund's meta (ShopRefund.marker). Not idempotent: after an unknown
+        outcome, look it up in list_refunds by its marker."""
 
     def list_refunds(self, order_id: int) -> list[ShopRefund]: ...
 

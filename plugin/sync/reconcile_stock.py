@@ -20,6 +20,7 @@ from plugin.store import models
 from plugin.store.cursors import cursor_for
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_active
+from plugin.sync.dispatch import periodic_failed, periodic_succeeded
 from plugin.sync.shop_settings import shop_settings, stock_buffer
 from plugin.sync.sync_stock import (
     RECONCILE,
@@ -70,6 +71,7 @@ def reconcile_stock(ctx: SyncContext, connection_id: int) -> Reconciled:
     except AdapterError as exc:
         with ctx.db.session() as s:
             cursor_for(s, stream).last_error = str(exc)[:2000]
+        periodic_failed(ctx, connection_id, "stock", exc)   # sooner than the interval when retryable
         raise
     out.products = len(products)
     for i in range(0, len(products), CHUNK):
@@ -99,6 +101,7 @@ def reconcile_stock(ctx: SyncContext, connection_id: int) -> Reconciled:
         cursor.cursor_at = started
         cursor.last_success_at = ctx.clock()
         cursor.last_error = None
+    periodic_succeeded(ctx, connection_id, "stock")
     if out.queued:
         ctx.queue.push_stock(connection_id)
     log.info("stock reconcile of connection %s: %s", connection_id, out)

@@ -9,7 +9,12 @@ shipment push to the marketplace, again now.
   exactly that), so the transport is resolved again from the current rules.
 - Cancellation failed (cancellation `failed`): back to the shop step if it never finished there,
   else to `sending` (outcome unknown: looked up first) or `pending` (definitively refused).
-- Not in error but waiting on a backoff: the retry is brought forward ("push now").
+- Not in error but waiting on a backoff: the retry is brought forward ("push now"), for a
+  cancellation or a return too.
+- A return whose handling failed (or whose note / refund record could not be written): tried
+  again, looked up first wherever an earlier call may have reached the other side.
+- A stock update in Error (the Stock tab's per-product Resend, resend_stock): a new pending update
+  for the offer, computed when sent, never before the horizon of the failed one.
 
 Every move is a compare-and-set on the row's current state in one transaction with the order's
 own (versioned) move, so two clicks, or a click racing a worker, never double anything: the loser
@@ -33,6 +38,7 @@ from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_active
 from plugin.sync.errors import ActionRefused
+from plugin.sync.push_shipment import shipment_to_resend
 from plugin.sync.shop_settings import shop_settings
 
 WHO = "resend requested by the merchant"
@@ -60,6 +66,8 @@ def resend(ctx: SyncContext, shop_id: int, order_id: int) -> str:
             ctx.queue.push_shipment(job.target_id, delay=job.delay)
         elif job.kind == "cancel":
             ctx.queue.push_cancellation(job.target_id, delay=job.delay)
+        elif job.kind == "return":
+            ctx.queue.push_return(job.target_id, delay=job.delay)
         return job.message
     raise ActionRefused("the order kept changing while resending: try again")
 
@@ -81,7 +89,7 @@ def _resend(ctx: SyncContext, shop_id: int, order_id: int) -> _Job:
         if order.status == OrderStatus.MANUAL:
             raise ActionRefused("the order is handled manually: orderbridge no longer touches it")
         binding = s.scalar(select(models.Binding).where(models.Binding.order_id == order_id))
-        shipment = s.scalar(select(models.Shipment).where(models.Shipment.order_id == order_id))
+        shipment = shipment_to_resend(s, order_id, now)   # an order may have several (partial)
         if order.status == OrderStatus.ERROR:
             cancellation = s.scalar(select(models.Cancellation)
                                     .where(models.Cancellation.order_id == order_id,
@@ -102,7 +110,7 @@ def _resend(ctx: SyncContext, shop_id: int, order_id: int) -> _Job:
             write_back(order, domain)
             timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}; nothing left to redo")
             return _Job("", order.id, 0, f"back to {outcome.status.value}: nothing needed to be sent again")
-        return _push_now(ctx, s, order, binding, shipment, now)
+        return _issue4_work(ctx, s, order, now) or _push_now(ctx, s, order, binding, shipment, now)
 
 
 def _horizon(ctx: SyncContext, last_change: datetime | None, now: datetime) -> datetime | None:
@@ -221,3 +229,116 @@ def _push_now(ctx, s: Session, order: models.Order, binding: models.Binding | No
         timeline.record(s, order.id, "note", f"{WHO}: {what} without waiting for the retry delay")
         return _Job(kind, target_id, _delay(not_before, now), f"{what}{_later(not_before, now)}")
     raise ActionRefused("nothing to resend: the order is not in error and nothing is waiting to be retried")
+
+
+# ---------------------------------------------------------------- cancellations, returns, stock (issue 4)
+def _issue4_work(ctx, s: Session, order: models.Order, now: datetime) -> _Job | None:
+    """A cancellation waiting on a retry, a return whose handling failed or waits on a retry: the
+    first found, moved by compare-and-set; None when there is none."""
+    c = s.scalar(select(models.Cancellation)
+                 .where(models.Cancellation.order_id == order.id,
+                        models.Cancellation.state.in_(("shop_pending", "shop_sending", "pending", "sending")),
+                        models.Cancellation.next_attempt_at > now)
+                 .order_by(models.Cancellation.id).limit(1))
+    if c is not None:
+        return _bring_forward(ctx, s, order, models.Cancellation, c, ("shop_sending", "sending"), "cancel",
+                              "cancelling", now)
+    r = s.scalar(select(models.Return)
+                 .where(models.Return.order_id == order.id,
+                        or_(models.Return.handle_state == "failed", models.Return.shop_state == "error"))
+                 .order_by(models.Return.id).limit(1))
+    if r is not None:
+        return _resend_return(ctx, s, order, r, now)
+    r = s.scalar(select(models.Return)
+                 .where(models.Return.order_id == order.id, models.Return.next_attempt_at > now,
+                        or_(models.Return.shop_state.in_(("pending", "sending")),
+                            models.Return.handle_state.in_(("pending", "sending"))))
+                 .order_by(models.Return.id).limit(1))
+    if r is not None:
+        in_flight = ("sending",)
+        sending = r.shop_state in in_flight or r.handle_state in in_flight
+        return _bring_forward(ctx, s, order, models.Return, r, None, "return", f"return {r.rma_id}", now,
+                              may_be_in_flight=sending)
+    return None
+
+
+def _bring_forward(ctx, s: Session, order: models.Order, model, row, in_flight_states, kind: str, what: str,
+                   now: datetime, *, may_be_in_flight: bool | None = None) -> _Job:
+    """Push now a row waiting on its backoff, never before the horizon of a call that may still
+    be running, never under a worker's live lease."""
+    if may_be_in_flight is None:
+        may_be_in_flight = row.state in in_flight_states
+    not_before = _horizon(ctx, row.updated_at, now) if may_be_in_flight else None
+    if not_before is not None and not_before >= row.next_attempt_at:
+        return _Job("", row.id, 0, f"{what}: the next attempt is already as soon as is safe"
+                                   f"{_later(row.next_attempt_at, now)}")
+    moved = s.execute(
+        update(model)
+        .where(model.id == row.id, model.next_attempt_at > now, or_(model.lease_until.is_(None), model.lease_until < now))
+        .values(next_attempt_at=not_before)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ActionRefused("orderbridge is working on this order right now: look again in a moment")
+    timeline.record(s, order.id, "note", f"{WHO}: {what} without waiting for the retry delay")
+    return _Job(kind, row.id, _delay(not_before, now), f"{what}{_later(not_before, now)}")
+
+
+def _resend_return(ctx, s: Session, order: models.Order, r: models.Return, now: datetime) -> _Job:
+    """The shop step again (`sending`: the note / refund record is looked up before it is written,
+    as a failed attempt may have written it), or the handling on the marketplace: looked up first
+    (`sending`) when the last call's outcome is unknown, sent afresh (`pending`) when the
+    marketplace definitively refused it. Not before the horizon of the last call."""
+    if r.shop_state == "error":
+        values, where = {"shop_state": "sending"}, models.Return.shop_state == "error"
+        what, unknown = f"telling the shop about return {r.rma_id} again", True
+    else:
+        unknown = r.sent_at is not None      # cleared when the marketplace definitively said no
+        values = {"handle_state": "sending" if unknown else "pending", "process_id": None}
+        where = models.Return.handle_state == "failed"
+        what = f"handling return {r.rma_id} on the marketplace again"
+    not_before = _horizon(ctx, r.updated_at, now) if unknown else None
+    moved = s.execute(
+        update(models.Return)
+        .where(models.Return.id == r.id, where, or_(models.Return.lease_until.is_(None), models.Return.lease_until < now))
+        .values(attempts=0, next_attempt_at=not_before, lease_until=None, last_error=None, **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ActionRefused("the return was already resent")
+    how = " (looked up first: an earlier attempt may have reached it)" if unknown else ""
+    timeline.record(s, order.id, "note", f"{WHO}: {what}{how}")
+    return _Job("return", r.id, _delay(not_before, now), f"{what}{_later(not_before, now)}")
+
+
+def resend_stock(ctx: SyncContext, shop_id: int, link_id: int) -> str:
+    """The Stock tab's Resend of a product in Error: a new pending update of its offer (the value
+    is computed when it is sent, so it is the shop's newest). Nothing is doubled: an update
+    already waiting is the one that goes; one being sent right now is refused; and nothing leaves
+    before the in-flight horizon of the failed update (it may still land on the marketplace)."""
+    from plugin.sync.sync_stock import lock_link, queue_update
+    now = ctx.clock()
+    with ctx.db.session() as s:
+        link = s.get(models.OfferLink, link_id)
+        conn = s.get(models.Connection, link.connection_id) if link is not None else None
+        if conn is None or conn.shop_id != shop_id:
+            raise ActionRefused("no such product in this shop")
+        if not shop_active(s.get(models.Shop, shop_id)):
+            raise ActionRefused("the shop is disconnected: reinstall the app to resume")
+        if not shop_settings(s.get(models.Shop, shop_id)).get("stock_sync"):
+            raise ActionRefused("stock sync is off for this shop")
+        link = lock_link(s, link_id)
+        if link.stock_status != "error":
+            raise ActionRefused("nothing to resend: this product's stock is not in error")
+        updates = models.StockUpdate
+        if s.scalar(select(updates.id).where(updates.link_id == link_id, updates.state == "sending")) is not None:
+            raise ActionRefused("this product's stock is being sent right now: look again in a moment")
+        failed = s.scalar(select(updates).where(updates.link_id == link_id, updates.state == "error")
+                          .order_by(updates.id.desc()).limit(1))
+        not_before = _horizon(ctx, failed.updated_at, now) if failed is not None else None
+        if not_before is not None and (link.hold_until is None or link.hold_until < not_before):
+            link.hold_until = not_before      # the pusher sends nothing for this offer before
+        link.checked_at = None if not link.offer_id else link.checked_at   # look the offer up again
+        if not queue_update(s, link, None, "resend", now):
+            raise ActionRefused("an update of this product is already waiting to be sent")
+        connection_id = conn.id
+    ctx.queue.push_stock(connection_id, delay=_delay(not_before, now))
+    return f"sending this product's stock again{_later(not_before, now)}"

@@ -29,3 +29,18 @@ def retry_delay(attempts: int, error: AdapterError | None = None, *, in_flight_s
     if isinstance(error, TimedOut):
         delay = max(delay, in_flight_seconds)
     return delay
+
+
+MIN_PERIODIC_RETRY = 5.0
+
+
+def periodic_retry_delay(failing_for: float, error: AdapterError, *, interval: float) -> float:
+    """How soon a periodic read (a stock reconcile, a returns poll) that just failed runs again.
+    It keeps no attempt counter, so the backoff grows with how long it has been failing: about as
+    long again as it has failed so far (so it doubles), jittered, from a few seconds up to the job's
+    own interval. A 429 waits for Retry-After (plus jitter). Reads change nothing on the other
+    side, so no in-flight horizon applies."""
+    if isinstance(error, RateLimited):
+        return error.retry_after + random.uniform(0, max(0.1, error.retry_after / 2))
+    delay = min(float(interval), max(MIN_PERIODIC_RETRY, failing_for))
+    return delay / 2 + random.uniform(0, delay / 2)

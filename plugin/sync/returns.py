@@ -4,13 +4,16 @@ Marketplace -> shop: every returns_poll_seconds (default hourly) a connection's 
 read (list_returns(handled=False)); each RMA is recorded once (unique per connection and RMA id)
 against its order and told to the shop, per the shop's returns_action: an order note, or a refund
 record of that line and quantity with `api_refund` off (no money moves without the merchant).
-Our refund records carry a marker in their reason, so they are never mistaken for the merchant's.
+Our refund records carry a marker in their meta (`_orderbridge_return`; older ones in their
+reason), our notes in their text, so they are never mistaken for the merchant's, and after a lost
+answer they are looked up before being written again.
 
 Shop -> marketplace: the merchant handles the return in the shop by refunding the returned line
 (seen through order.updated / the shop poll, which hint the return's job; the job reads the
 order's refunds). The marketplace is then told once: handle_return with the shop's
 return_handling_result and the quantity refunded (at most what was returned), followed to its
-process status. `sending` is committed before the call; after a lost answer the job first asks
+process status. Refunded quantities are consumed (two returns of one line never share one refunded
+unit); a refund without lines handles open returns only when that is unambiguous. `sending` is committed before the call; after a lost answer the job first asks
 the marketplace for handled returns (list_returns(handled=True)) and adopts the handling it finds.
 A return handled on the marketplace directly leaves the open list: the poll records its result.
 """
@@ -18,6 +21,7 @@ A return handled on the marketplace directly leaves the open list: the poll reco
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,11 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
-from plugin.domain import DomainError, RefundSeen, Return, ReturnState, quantity_refunded
+from plugin.domain import DomainError, Return, ReturnState
 from plugin.store import models, timeline
 from plugin.store.cursors import cursor_for
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
+from plugin.sync.dispatch import periodic_failed, periodic_succeeded
 from plugin.sync.ports import ProcessResult, RefundLine, ReturnHandling
 from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
 from plugin.sync.retry import retry_delay, should_retry
@@ -64,6 +69,7 @@ def poll_returns(ctx: SyncContext, connection_id: int) -> dict:
     except AdapterError as exc:
         with ctx.db.session() as s:
             cursor_for(s, stream).last_error = str(exc)[:2000]
+        periodic_failed(ctx, connection_id, "returns", exc)   # sooner than the hour when retryable
         raise
     counts = {"open": len(open_returns), "new": 0, "handled elsewhere": 0}
     new_ids: list[int] = []
@@ -101,35 +107,52 @@ def poll_returns(ctx: SyncContext, connection_id: int) -> dict:
             or_(models.Return.handle_state.is_(None), models.Return.handle_state == "failed"),
             models.Return.rma_id.not_in(list(open_rmas)) if open_rmas else models.Return.id.isnot(None))))
     if gone:
-        counts["handled elsewhere"] = _handled_elsewhere(ctx, marketplace, name, gone)
+        try:
+            counts["handled elsewhere"] = _handled_elsewhere(ctx, marketplace, name, gone)
+        except AdapterError as exc:
+            with ctx.db.session() as s:
+                cursor_for(s, stream).last_error = str(exc)[:2000]
+            periodic_failed(ctx, connection_id, "returns", exc)
+            raise
     with ctx.db.session() as s:
         cursor = cursor_for(s, stream)
         cursor.cursor_at = started
         cursor.last_success_at = ctx.clock()
         cursor.last_error = None
+    periodic_succeeded(ctx, connection_id, "returns")
     for return_id in new_ids:
         ctx.queue.push_return(return_id)
     return counts
 
 
 def _handled_elsewhere(ctx: SyncContext, marketplace, name: str, row_ids: list[int]) -> int:
-    """Returns that left the open list without us: handled on the marketplace directly."""
+    """Returns that left the open list without us: handled on the marketplace directly. Each is
+    recorded with the result the marketplace reports in its handled list; one the handled list
+    does not show (yet) stays open here, says why, and is looked for again at the next poll."""
     handled = {r.rma_id: r for r in marketplace.list_returns(handled=True)}
     n = 0
+    now = ctx.clock()
     with ctx.db.session() as s:
         for row in s.scalars(select(models.Return).where(models.Return.id.in_(row_ids))):
             if row.state != ReturnState.REGISTERED.value:
                 continue
-            # not open any more: handled there (with its result when the marketplace still lists it)
             found = handled.get(row.rma_id)
+            if found is None:
+                why = (f"return {row.rma_id} is no longer open on {name}, but {name}'s handled returns do not list "
+                       f"it (yet): its handling result is looked for again at the next poll")
+                if row.last_error != why and row.order_id:
+                    timeline.record(s, row.order_id, "note", why)
+                row.last_error = why
+                continue
             row.state = ReturnState.HANDLED.value
-            row.handling_result = found.handling_result if found else None
-            row.quantity_returned = found.quantity_returned if found else None
-            row.handled_at = ctx.clock()
+            row.handling_result = found.handling_result
+            row.quantity_returned = found.quantity_returned
+            row.handled_at = now
+            row.last_error = None
             n += 1
             if row.order_id:
                 timeline.record(s, row.order_id, "note", f"{name}: return {row.rma_id} handled on the marketplace "
-                                                         f"({(found and found.handling_result) or 'no result given'})")
+                                                         f"({found.handling_result or 'no result given'})")
     return n
 
 
@@ -228,21 +251,27 @@ def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
         if action == "refund":
             found = None
             if may_exist:   # an earlier attempt may have created it: look before creating again
-                found = next((f for f in shop.list_refunds(shop_order_id) if mark in (f.reason or "")), None)
+                found = next((f for f in shop.list_refunds(shop_order_id)
+                              if mark in ((f.marker or "") + (f.reason or ""))), None)
             if found is None:
                 line = next((x for x in shop.order_lines(shop_order_id) if x.external_line_id == line_id), None)
                 if line is None:
                     raise Rejected(f"line {line_id} is not in shop order {shop_order_id}")
-                unit = (line.total / line.quantity) if line.quantity else Decimal("0")
-                amount = (unit * quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-                found = shop.create_refund(shop_order_id, (RefundLine(line.id, quantity, amount),), amount, text)
+                amount = (_unit(line) * quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                # the marker goes into the refund's meta (WooCommerce refunds keep meta_data):
+                # the reason stays the merchant's words
+                found = shop.create_refund(shop_order_id, (RefundLine(line.id, quantity, amount),), amount,
+                                           text.replace(f" {mark}", ""), marker=mark)
             refund_id = found.id
             done = f"shop: refund #{found.id} of {found.amount} recorded for return {r.rma_id} (no money moved)"
         else:
-            # WooCommerce notes cannot be looked up through the port: after a lost answer the note
-            # is written again (a repeated private note, never a lost one).
-            note_id = shop.add_note(shop_order_id, text)
-            done = f"shop: note added for return {r.rma_id}"
+            # a note has no meta: its marker is in its text. After a lost answer the note may be
+            # there already: look it up before writing it again.
+            note_id = shop.find_note(shop_order_id, mark) if may_exist else None
+            done = (f"shop: note for return {r.rma_id} found (an earlier attempt wrote it)" if note_id
+                    else f"shop: note added for return {r.rma_id}")
+            if note_id is None:
+                note_id = shop.add_note(shop_order_id, text)
     except AdapterError as exc:
         return _failed(ctx, return_id, exc, attempts, step="shop")
     with ctx.db.session() as s:
@@ -257,6 +286,82 @@ def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
     return "recorded" if moved else "already recorded"
 
 
+@dataclass(frozen=True)
+class _Claimant:
+    """A return of the order that takes part in matching the merchant's refunds."""
+    id: int
+    line_id: str
+    quantity: int
+    open: bool                      # not handled yet (its handling may still come from a refund)
+    refund_id: int | None = None    # the merchant refund an earlier match gave it
+
+
+def ours(refund, our_refund_id: int | None = None) -> bool:
+    """Our own refund record (a return told to the shop), never the merchant's handling: its meta
+    marker, or (records written before the meta) the marker in its reason."""
+    return (refund.id == our_refund_id or (getattr(refund, "marker", None) or "").startswith(MARKER)
+            or MARKER in (refund.reason or ""))
+
+
+def allocate(claimants: list[_Claimant], refunds, lines) -> tuple[dict[int, tuple[int, int | None]], str | None]:
+    """Which return each merchant refund handles: return id -> (quantity refunded, refund id), and
+    why an amount-only refund was left alone (None when nothing was).
+
+    Refunded quantities are consumed: the refunds' quantities of a shop line go to the returns of
+    that line in the order they were registered (id order), each taking at most what it returns,
+    so two returns of one line never both count one refunded unit. The order is the same for
+    every job, so two jobs running at once agree. A refund without lines (an amount only) handles
+    open returns only when that is unambiguous: the order has one open return, or the amount
+    equals the value of its open returns; otherwise the merchant decides, and is told why."""
+    by_external = {x.external_line_id: x for x in lines if x.external_line_id}
+    left: dict[int, int] = {}
+    first_refund: dict[int, int] = {}
+    for f in refunds:
+        for x in f.lines:
+            left[x.shop_line_id] = left.get(x.shop_line_id, 0) + abs(x.quantity)
+            first_refund.setdefault(x.shop_line_id, f.id)
+    out: dict[int, tuple[int, int | None]] = {}
+    for c in sorted(claimants, key=lambda c: c.id):
+        line = by_external.get(c.line_id)
+        if line is None:
+            continue
+        take = min(c.quantity, left.get(line.id, 0))
+        if take > 0:
+            left[line.id] -= take
+            out[c.id] = (take, first_refund[line.id])
+    why = None
+    taken = {c.refund_id for c in claimants if c.refund_id is not None}
+    for f in (f for f in refunds if not f.lines and f.id not in taken):
+        candidates = [c for c in claimants if c.open and c.id not in out and c.line_id in by_external]
+        if not candidates:
+            continue
+        value = sum((_unit(by_external[c.line_id]) * c.quantity for c in candidates), Decimal("0"))
+        if len(candidates) == 1 or abs(f.amount) == value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP):
+            for c in candidates:
+                out[c.id] = (c.quantity, f.id)
+        else:
+            why = (f"refund #{f.id} of {f.amount} has no lines and the order has {len(candidates)} open returns "
+                   f"worth {value.quantize(Decimal('0.01'))} together: it is not clear which it handles. Refund "
+                   f"the returned lines in the shop, or handle the returns on the marketplace")
+    for c in claimants:     # a return an earlier job matched keeps its refund
+        if c.refund_id is not None and c.id not in out and any(f.id == c.refund_id and not f.lines for f in refunds):
+            out[c.id] = (c.quantity, c.refund_id)
+    return out, why
+
+
+def _unit(line) -> Decimal:
+    return (line.total / line.quantity) if line.quantity else Decimal("0")
+
+
+def _claimants(s: Session, order_id: int) -> list[_Claimant]:
+    """Every return of the order except those handled on the marketplace directly (they consumed
+    no refund of the shop)."""
+    rows = s.scalars(select(models.Return).where(models.Return.order_id == order_id).order_by(models.Return.id))
+    return [_Claimant(r.id, r.line_id, r.quantity, r.handle_state is None and r.state == ReturnState.REGISTERED.value,
+                      r.merchant_refund_id)
+            for r in rows if not (r.state == ReturnState.HANDLED.value and r.handle_state is None)]
+
+
 def _check_refunds(ctx: SyncContext, return_id: int) -> str:
     with ctx.db.session() as s:
         r = s.get(models.Return, return_id)
@@ -264,26 +369,27 @@ def _check_refunds(ctx: SyncContext, return_id: int) -> str:
         if binding is None or binding.shop_order_id is None:
             _release(s, return_id)
             return "not in the shop"
-        shop_order_id, line_id, quantity, ours = binding.shop_order_id, r.line_id, r.quantity, r.shop_refund_id
+        shop_order_id, line_id, quantity, our_refund = binding.shop_order_id, r.line_id, r.quantity, r.shop_refund_id
         result = shop_settings(shop_row).get("return_handling_result", "RETURN_RECEIVED")
         title, marketplace_name = _line_title(order, line_id), conn.marketplace
+        claimants = _claimants(s, order.id)
         shop = ctx.adapters.shop(shop_row)
     try:
-        refunds = shop.list_refunds(shop_order_id)
-        line = next((x for x in shop.order_lines(shop_order_id) if x.external_line_id == line_id), None) if refunds else None
+        refunds = [f for f in shop.list_refunds(shop_order_id) if not ours(f, our_refund)]
+        lines = shop.order_lines(shop_order_id) if refunds else []
     except AdapterError as exc:
         with ctx.db.session() as s:
             _release(s, return_id, last_error=str(exc)[:2000])
         return "shop unreachable"
-    seen = [RefundSeen(f.id, f.id == ours or MARKER in (f.reason or ""), {x.shop_line_id: x.quantity for x in f.lines})
-            for f in refunds]
-    refunded = quantity_refunded(seen, line.id, quantity) if line is not None else 0
+    matched, why = allocate(claimants, refunds, lines)
+    refunded, merchant_refund = matched.get(return_id, (0, None))
     with ctx.db.session() as s:
         if refunded <= 0:
-            _release(s, return_id)
+            r = s.get(models.Return, return_id)
+            if why and r.last_error != why and r.order_id:   # told once, not at every order change
+                timeline.record(s, r.order_id, "note", f"return {r.rma_id} not handled: {why}", outcome="error")
+            _release(s, return_id, last_error=why)
             return "not handled in the shop yet"
-        merchant_refund = next(f.id for f in refunds if not (f.id == ours or MARKER in (f.reason or ""))
-                               and line.id in {x.shop_line_id for x in f.lines})
         try:
             Return(rma_id="", quantity=quantity).handle(result, refunded)   # the rules of a handling
         except DomainError as exc:
@@ -293,7 +399,7 @@ def _check_refunds(ctx: SyncContext, return_id: int) -> str:
                           .where(models.Return.id == return_id, models.Return.handle_state.is_(None))
                           .values(handle_state="pending", handling_result=result, quantity_returned=refunded,
                                   merchant_refund_id=merchant_refund, lease_until=None, attempts=0,
-                                  next_attempt_at=None)
+                                  next_attempt_at=None, last_error=None)
                           .execution_options(synchronize_session=False)).rowcount
         r = s.get(models.Return, return_id)
         if moved and r.order_id:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from plugin.store.order_views import STATUS_LABELS, TABS, order_detail, page_of_orders, tab_counts
+from plugin.store.order_views import STATUS_LABELS, TABS, line_state, order_detail, page_of_orders, tab_counts
 from plugin.web.security import shop_required, signed_in_shop
 
 bp = Blueprint("orders", __name__, url_prefix="/admin/orders")
@@ -51,7 +51,8 @@ def show(order_id: int):
         detail = order_detail(s, shop.id, order_id)
         if detail is None:
             abort(404, "no such order")
-        return render_template("order.html", d=detail, shop=shop, tabs=TABS, status_labels=STATUS_LABELS)
+        return render_template("order.html", d=detail, line_state=line_state, shop=shop, tabs=TABS,
+                               status_labels=STATUS_LABELS)
 
 
 @bp.post("/<int:order_id>/resend")
@@ -87,5 +88,6 @@ def _refused(order_id: int, message: str):
         detail = order_detail(s, signed_in_shop().id, order_id)
         if detail is None:
             abort(404, "no such order")
-        return render_template("order.html", d=detail, shop=signed_in_shop(), tabs=TABS, status_labels=STATUS_LABELS,
+        return render_template("order.html", d=detail, line_state=line_state, shop=signed_in_shop(), tabs=TABS,
+                               status_labels=STATUS_LABELS,
                                error=message), 409

@@ -4,7 +4,7 @@ and handled returns with what was done in the shop and on the marketplace."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from plugin.store.stock_views import (
     RETURN_TABS,
@@ -42,6 +42,25 @@ def index():
         result = stock_page(s, shop.id, tab, q, page)
     return render_template("stock.html", shop=shop, tabs=STOCK_TABS, tab=tab, q=q, counts=counts, result=result,
                            enabled=(shop.settings or {}).get("stock_sync", False))
+
+
+@bp.post("/stock/<int:link_id>/resend")
+@shop_required
+def resend(link_id: int):
+    """A product whose stock update is in Error: send its stock again (CSRF-checked like every
+    admin form). Refusals (another shop's product, nothing in error, being sent) come back as a
+    message on the tab; another shop's product is a 404."""
+    from plugin.sync.errors import ActionRefused
+    from plugin.sync.resend import resend_stock
+    try:
+        what = resend_stock(_ctx(), signed_in_shop().id, link_id)
+    except ActionRefused as exc:
+        if str(exc).startswith("no such product"):
+            abort(404, str(exc))
+        flash(f"Resend refused: {exc}.", "error")
+        return redirect(url_for("stock.index", tab=request.form.get("tab") or None), code=303)
+    flash(f"Resend: {what}.", "ok")
+    return redirect(url_for("stock.index", tab=request.form.get("tab") or None), code=303)
 
 
 @bp.get("/returns")

@@ -15,7 +15,11 @@ Products:
   POST /_sandbox/products/<id>/stock      {stock_quantity, manage_stock?}: the merchant edits the
                                           stock in wp-admin (one save, one product.updated). A
                                           variation whose stock its parent manages answers 400.
-Orders, besides status/complete/tracking:
+Orders, besides status/complete:
+  POST /_sandbox/orders/<id>/tracking     {tracking_provider, tracking_number, products_list?:
+                                          [{item_id, qty}]}: the merchant adds a tracking entry
+                                          (with products_list: of those lines only, as AST Pro's
+                                          tracking per item writes it); one save, order.updated.
   POST /_sandbox/orders/<id>/refund       {amount, reason, line_items: [{id, quantity, refund_total}],
                                           restock_items (default true)}: a manual refund in
                                           wp-admin (wc_create_refund with refund_payment off).
@@ -31,7 +35,7 @@ from .orders import order_to_json, save, set_status
 from .products import create_product, create_variation, product_to_json
 from .refunds import create_refund, refund_to_json
 from .stock import managing_stock, save_product
-from .tracking import add_tracking_item
+from .tracking import add_tracking_item, products_list_for
 from .wpjson import ApiError, json_response, wc_date
 
 bp = Blueprint("woo_control", __name__, url_prefix="/_sandbox")
@@ -120,7 +124,13 @@ def add_tracking(order_id: int):
     def change(state, order):
         if not body.get("tracking_number"):
             return "tracking_number is required"
-        add_tracking_item(state, order, str(body.get("tracking_provider") or ""), str(body["tracking_number"]))
+        products = None
+        if body.get("products_list") is not None:
+            products, problem = products_list_for(order, body["products_list"])
+            if problem:
+                return problem
+        add_tracking_item(state, order, str(body.get("tracking_provider") or ""), str(body["tracking_number"]),
+                          products_list=products)
         save(state, order)
 
     return _merchant_change(order_id, change)

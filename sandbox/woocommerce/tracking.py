@@ -4,6 +4,10 @@ It keeps every tracking entry of an order in one meta row, `_wc_shipment_trackin
 value is a list of dicts. A known carrier is stored by its slug in `tracking_provider`; anything
 else goes into `custom_tracking_provider` with `tracking_provider` empty. `date_shipped` is a unix
 timestamp (a string, as wc_clean() leaves it) and `tracking_id` an md5 hex.
+
+Advanced Shipment Tracking Pro's "tracking per item" (partial shipments) adds `products_list` to
+an entry that ships some lines only: [{product, item_id, qty}], item_id the order's line item id,
+product its product (or variation) id, qty the quantity shipped as a string.
 """
 
 from __future__ import annotations
@@ -46,8 +50,10 @@ def tracking_items(order: Order) -> list[dict]:
 
 
 def add_tracking_item(state: WooState, order: Order, provider: str, number: str,
-                      date_shipped: str | int | None = None, custom_link: str = "") -> dict:
-    """WC_Shipment_Tracking_Actions::add_tracking_item(); the caller saves the order."""
+                      date_shipped: str | int | None = None, custom_link: str = "",
+                      products_list: list[dict] | None = None) -> dict:
+    """WC_Shipment_Tracking_Actions::add_tracking_item(); the caller saves the order.
+    `products_list` (AST Pro, already checked by products_list_for) makes it an entry of some lines."""
     slug = sanitize_title(provider or "")
     known = slug in PROVIDERS
     shipped = _timestamp(date_shipped) if date_shipped not in (None, "") else int(state.clock().timestamp())
@@ -61,9 +67,29 @@ def add_tracking_item(state: WooState, order: Order, provider: str, number: str,
             f"{slug if known else ''}-{number}{state.rng.random():.8f} {state.clock().timestamp()}".encode()
         ).hexdigest(),
     }
+    if products_list:
+        item["products_list"] = products_list
     items = tracking_items(order) + [item]
     meta_update(order.meta, META_KEY, items, None, state.next_meta_id)
     return item
+
+
+def products_list_for(order: Order, lines: object) -> tuple[list[dict] | None, str]:
+    """[{item_id, qty}] as a merchant picks them -> AST's products_list ([{product, item_id, qty}]),
+    or (None, why) for an entry naming no line item of the order or a quantity beyond the line's."""
+    if not isinstance(lines, list) or not lines:
+        return None, "products_list must be a non-empty list of {item_id, qty}"
+    out = []
+    for entry in lines:
+        item_id = entry.get("item_id") if isinstance(entry, dict) else None
+        line = next((li for li in order.line_items if li.id == item_id), None)
+        if line is None:
+            return None, f"no line item {item_id} in order {order.id}"
+        qty = entry.get("qty", line.quantity)
+        if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= line.quantity:
+            return None, f"qty of line item {item_id} must be 1..{line.quantity}"
+        out.append({"product": line.variation_id or line.product_id, "item_id": line.id, "qty": str(qty)})
+    return out, ""
 
 
 def item_to_json(item: dict) -> dict:

@@ -8,7 +8,7 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plugin.store import models
 from plugin.sync.connect import add_connection, register_shop
@@ -47,7 +47,14 @@ def shop_b(stack):
     stack.ctx.queue.poll_connection(conn_id)
     order_id = stack.wait_for(lambda: _order_id(stack, shop_id, ext), what="shop B's order")
     state.wait_for_deliveries(10)      # B's own order.created webhook is in before the snapshot
-    yield {"shop_id": shop_id, "connection_id": conn_id, "order_id": order_id, "external_id": ext}
+    with stack.ctx.db.session() as s:  # one of B's products linked to its offer, in Error (Resend-able)
+        link = models.OfferLink(connection_id=conn_id, shop_product_id=1, sku="B-1", ean="8700000000001",
+                                match_key="B-1", offer_id="b-offer", listed=True, stock_status="error")
+        s.add(link)
+        s.flush()
+        link_id = link.id
+    yield {"shop_id": shop_id, "connection_id": conn_id, "order_id": order_id, "external_id": ext,
+           "link_id": link_id}
     stop(server, thread)
 
 
@@ -68,12 +75,15 @@ def _snapshot(stack, shop_id: int):
                   s.scalars(select(models.Order).where(models.Order.shop_id == shop_id))]
         bindings = [(b.id, b.state, b.attempts) for b in
                     s.scalars(select(models.Binding).where(models.Binding.shop_id == shop_id))]
-        return (shop.status, shop.settings, shop.credentials, rows, orders, bindings)
+        connection_ids = [row[0] for row in rows]
+        stock = s.scalar(select(func.count()).select_from(models.StockUpdate)
+                         .where(models.StockUpdate.connection_id.in_(connection_ids)))
+        return (shop.status, shop.settings, shop.credentials, rows, orders, bindings, stock)
 
 
 def test_every_admin_url_of_another_shop_is_not_found_and_changes_nothing(stack, merchant, shop_b):
     from plugin.web import create_app
-    ids = {"order_id": shop_b["order_id"], "connection_id": shop_b["connection_id"]}
+    ids = {"order_id": shop_b["order_id"], "connection_id": shop_b["connection_id"], "link_id": shop_b["link_id"]}
     before = _snapshot(stack, shop_b["shop_id"])
     page = merchant.get(f"{stack.app_url}/admin/settings")
     tried = []
