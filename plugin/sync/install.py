@@ -44,19 +44,25 @@ def normalise_store_url(raw: str) -> str:
     raw = (raw or "").strip()
     if not raw:
         raise InstallError("enter your shop's address, e.g. https://shop.example.com")
+    if len(raw) > 400:
+        raise InstallError("the shop address is too long")
+    if not raw.isprintable() or any(c.isspace() for c in raw):
+        raise InstallError("the shop address must not contain spaces or control characters")
     if "://" not in raw:
         raw = "https://" + raw
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+        port = parts.port                # ValueError: not a number, or out of range
+    except ValueError:
+        raise InstallError("the shop address must be an http(s) URL, e.g. https://shop.example.com") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InstallError("the shop address must be an http(s) URL, e.g. https://shop.example.com")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise InstallError("the shop address must not contain a user name, password, query or fragment")
-    if len(raw) > 400:
-        raise InstallError("the shop address is too long")
     host = parts.hostname.lower()
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port:
-        netloc += f":{parts.port}"
+    if port:
+        netloc += f":{port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
@@ -82,6 +88,9 @@ def start_grant(ctx: SyncContext, purpose: str, raw_store_url: str) -> tuple[str
 def accept_callback(ctx: SyncContext, nonce: str, keys: dict) -> int:
     """The shop's POST with the keys (already validated by the web layer's schema). Returns the
     shop id. Any failure leaves the shop as it was: WooCommerce then deletes the new key."""
+    key_id = keys.get("key_id")
+    if key_id is not None and not 0 < key_id < 2**63:
+        raise InstallError("key_id is out of range")      # before the grant is spent
     now = ctx.clock()
     with ctx.db.session() as s:
         claimed = s.execute(

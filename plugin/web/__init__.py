@@ -7,11 +7,13 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from plugin.config import Settings
 
 # Machines talk to these: they get JSON errors. Everything else is a page for a person.
 JSON_PREFIXES = ("/webhooks/", "/install/callback", "/healthz")
+MAX_ID = 2**31 - 1
 
 
 def create_app(settings: Settings | None = None, context=None) -> Flask:
@@ -29,6 +31,10 @@ def create_app(settings: Settings | None = None, context=None) -> Flask:
     master = load_key(settings.secret_key, settings.var_dir, production=settings.production)
     security.init_app(app, master, production=settings.production, session_hours=settings.session_hours)
     app.extensions["orderbridge_token_key"] = security.derive_key(master, "orderbridge install token")
+
+    # Ids in URLs are database ids: <int:…> beyond a 32-bit column names nothing (404), instead
+    # of an overflow error from the driver (SQLite: int too large; PostgreSQL: out of range).
+    app.url_map.converters["int"] = BoundedIntConverter
 
     from plugin.web import auth, health, orders, stock, webhooks
     from plugin.web import settings as settings_views
@@ -61,6 +67,16 @@ def create_app(settings: Settings | None = None, context=None) -> Flask:
                                reason="An unexpected error; it has been logged."), 500
 
     return app
+
+
+class BoundedIntConverter(IntegerConverter):
+    """werkzeug's int converter for database ids: a number beyond what an Integer column holds
+    becomes 0, an id no row has, so the view answers its own 404 (refusing it in the converter
+    would make werkzeug answer 405 when another method's rule has the same path)."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if 0 <= number <= MAX_ID else 0
 
 
 def _wants_json() -> bool:

@@ -91,7 +91,10 @@ def _to_shop(purpose: str, store_url: str):
 @bp.post("/install/callback")
 def install_callback():
     """The shop, not a browser: JSON in, JSON out. A non-200 makes WooCommerce delete the key."""
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:               # JSON nested thousands deep: not keys, and not a 500
+        payload = None
     if not isinstance(payload, dict):
         abort(400, "expected a JSON object with the keys")
     try:

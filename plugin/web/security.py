@@ -43,6 +43,7 @@ def init_app(app: Flask, master_key: str, *, production: bool, session_hours: in
         PERMANENT_SESSION_LIFETIME=timedelta(hours=session_hours),
     )
     app.before_request(_csrf_protect)
+    app.before_request(_refuse_nul)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
 
@@ -61,6 +62,20 @@ def _csrf_protect():
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         abort(403, "this form is out of date or did not come from this site (CSRF check failed): "
                    "reload the page and try again")
+    return None
+
+
+def _refuse_nul():
+    """No field or query parameter of this app may hold a NUL character: PostgreSQL text cannot
+    store or compare one (the driver raises, a 500), and no person types one. Refused here for
+    every view at once; the server-to-server endpoints read their raw bodies themselves."""
+    if request.endpoint in CSRF_EXEMPT or request.endpoint is None:
+        return None
+    sources = [request.args] + ([request.form] if request.method in UNSAFE_METHODS else [])
+    for source in sources:
+        for key, values in source.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                abort(400, "a field holds a NUL character: remove it and try again")
     return None
 
 
