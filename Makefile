@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install browser run demo test test-sqlite test-pg bench lint clean
+.PHONY: install browser run run-prod demo chaos test test-sqlite test-pg bench lint clean
 
 # The browser suite drives Debian's Chromium through Playwright (no browser download).
 CHROMIUM ?= /usr/bin/chromium
@@ -31,6 +31,19 @@ run: install
 demo: install
 	$(BIN)/orderbridge run --exit $(ARGS)
 
+# The production topology on this machine's PostgreSQL and Redis (override DATABASE_URL / REDIS_URL):
+# gunicorn with 2 web workers, 2 Huey consumers; the run uses a private schema and queue name.
+PROD_DATABASE_URL ?= $(if $(DATABASE_URL),$(DATABASE_URL),postgresql://postgres@127.0.0.1:5432/postgres)
+PROD_REDIS_URL    ?= $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/0)
+
+run-prod: install
+	DATABASE_URL=$(PROD_DATABASE_URL) REDIS_URL=$(PROD_REDIS_URL) $(BIN)/orderbridge run --topology prod $(ARGS)
+
+# Faults, SIGKILLs and redelivered, reordered webhooks on the production topology; exits non-zero
+# on any lost or duplicated order or shipment.
+chaos: install
+	DATABASE_URL=$(PROD_DATABASE_URL) REDIS_URL=$(PROD_REDIS_URL) $(BIN)/orderbridge chaos $(ARGS)
+
 # The suite on SQLite + Huey's SQLite storage; again on PostgreSQL + Redis when DATABASE_URL and
 # REDIS_URL point at them (CI sets both).
 test: install browser
@@ -45,6 +58,9 @@ test-sqlite: install
 test-pg: install
 	ORDERBRIDGE_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Issue 5's figures on the embedded topology and, when DATABASE_URL/REDIS_URL are set or PostgreSQL +
+# Redis answer on 127.0.0.1, on the prod one; tables side by side, written into bench/RESULTS.md.
+# BENCH_SIZE=small for a quick run (10 shops, 600 orders); see bench/__main__.py for the knobs.
 bench: install
 	$(BIN)/python -m bench
 

@@ -159,11 +159,37 @@ def sync_once() -> None:
 @click.option("--timeout", "deadline", default=None, type=click.FloatRange(5, 3600),
               help="Give up (and fail) after this many seconds [default: 110, or 300 with faults].")
 @click.option("--exit", "exit_after", is_flag=True, help="Exit after the table (what `make demo` does).")
+@click.option("--topology", type=click.Choice(["embedded", "prod"]), default="embedded", show_default=True,
+              help="embedded: SQLite + one web and one worker process; prod: PostgreSQL + Redis from "
+                   "DATABASE_URL / REDIS_URL, gunicorn with 2 workers and 2 Huey consumers.")
 def run(**options) -> None:
     """Play the whole loop on the sandboxes with a live display, then keep serving until Ctrl-C."""
     from plugin.demo.run import DemoOptions, play
-    ok = play(DemoOptions(**options))
+    from plugin.demo.topology import TopologyError
+    try:
+        ok = play(DemoOptions(**options))
+    except TopologyError as exc:
+        raise UserError(str(exc)) from None
     sys.exit(0 if ok else 1)
+
+
+@cli.command()
+@click.option("-n", "--orders", default=200, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--duration", default=180.0, show_default=True, type=click.FloatRange(5, 3600),
+              help="Seconds of injected faults and SIGKILLs before quiescing.")
+@click.option("--settle", default=240.0, show_default=True, type=click.FloatRange(10, 3600),
+              help="After the chaos: how long the quiet loop may take to finish the open work.")
+@click.option("--seed", default=7, show_default=True, type=int)
+def chaos(orders: int, duration: float, settle: float, seed: int) -> None:
+    """The demo on the prod topology (DATABASE_URL, REDIS_URL) under 5xx, timeouts, 429 bursts,
+    redelivered and reordered webhooks and random SIGKILLs; exit 1 on any loss or duplicate."""
+    from plugin.demo.chaos import ChaosOptions, play_chaos
+    from plugin.demo.topology import TopologyError
+    try:
+        outcome = play_chaos(ChaosOptions(orders=orders, duration=duration, settle=settle, seed=seed))
+    except TopologyError as exc:
+        raise UserError(str(exc)) from None
+    sys.exit(0 if outcome.ok else 1)
 
 
 def _context():

@@ -21,6 +21,20 @@ def _flag(name: str, *, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _json_env(name: str) -> dict | None:
+    value = _env(name)
+    if value is None:
+        return None
+    import json
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise ValueError(f"{name} is not JSON: {value[:80]!r}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{name} must be a JSON object")
+    return parsed
+
+
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path
@@ -49,6 +63,12 @@ class Settings:
     # Sandbox defaults for a new bol.com connection's API (dev mode only; `make run` sets them).
     bol_api_url: str | None
     bol_token_url: str | None
+    # Client-side marketplace rate limits (adapters/ratelimit.py): shared through Redis when
+    # REDIS_URL is set, under this key prefix (several deployments may share one Redis).
+    ratelimit_prefix: str = "orderbridge"
+    # Per bol endpoint group {group: [rate per second, burst]} overriding adapters.bol.client's
+    # budgets, e.g. '{"orders": [5, 10]}' ("default" applies to every group not named).
+    bol_rate_limits: dict | None = None
 
     @property
     def production(self) -> bool:
@@ -83,6 +103,8 @@ class Settings:
             session_hours=int(_env("ORDERBRIDGE_SESSION_HOURS", "12")),
             bol_api_url=_env("ORDERBRIDGE_BOL_API_URL"),
             bol_token_url=_env("ORDERBRIDGE_BOL_TOKEN_URL"),
+            ratelimit_prefix=_env("ORDERBRIDGE_RATELIMIT_PREFIX", _env("ORDERBRIDGE_HUEY_NAME", "orderbridge")),
+            bol_rate_limits=_json_env("ORDERBRIDGE_BOL_RATE_LIMITS"),
         )
         values.update(overrides)
         return cls(**values)

@@ -19,9 +19,15 @@ CACHE_SIZE = 2048
 
 
 class AdapterRegistry:
-    def __init__(self, box: SecretBox, settings: Settings):
+    def __init__(self, box: SecretBox, settings: Settings, limiter: Any = None):
         self._box = box
         self._settings = settings
+        # Marketplace rate limits per credential, shared by every adapter this registry builds
+        # (and through Redis by every process, when plugin.runtime passes a RedisLimiter).
+        if limiter is None:
+            from adapters.ratelimit import LocalLimiter
+            limiter = LocalLimiter()
+        self._limiter = limiter
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -45,7 +51,8 @@ class AdapterRegistry:
         settings = dict(connection.settings or {})
         key = ("marketplace", connection.id, self._fingerprint(connection.credentials, sorted(settings.items())))
         return self._cached(key, lambda: build_marketplace(
-            connection.marketplace, self._box.open_json(connection.credentials), settings))
+            connection.marketplace, self._box.open_json(connection.credentials), settings,
+            limiter=self._limiter, rate_limits=getattr(self._settings, "bol_rate_limits", None)))
 
     def shop(self, shop: Any) -> ShopPort:
         settings = dict(shop.settings or {})
@@ -118,12 +125,32 @@ def credentials_schema(marketplace: str):
     raise ValueError(f"unknown marketplace {marketplace!r}")
 
 
-def build_marketplace(name: str, credentials: dict, settings: dict) -> MarketplacePort:
+def build_marketplace(name: str, credentials: dict, settings: dict, *, limiter: Any = None,
+                      rate_limits: dict | None = None) -> MarketplacePort:
+    """`limiter` (adapters.ratelimit) keeps the seller account's calls inside its budgets;
+    `rate_limits` ({group | "default": [rate, burst]}) overrides the adapter's budgets."""
     if name == "bol":
         from adapters.bol.adapter import from_config
         urls = {k: settings[s] for k, s in (("base_url", "api_url"), ("token_url", "token_url")) if settings.get(s)}
-        return from_config(credentials, **urls)
+        options = {}
+        if limiter is not None:
+            options.update(limiter=limiter, budgets=bol_budgets(rate_limits))
+        return from_config(credentials, **urls, **options)
     raise ValueError(f"unknown marketplace {name!r}")
+
+
+def bol_budgets(rate_limits: dict | None) -> dict:
+    """{group: Budget} from the ORDERBRIDGE_BOL_RATE_LIMITS setting ("default" = every group)."""
+    from adapters.bol.client import DEFAULT_BUDGETS
+    from adapters.ratelimit import Budget
+    budgets = dict(DEFAULT_BUDGETS)
+    limits = dict(rate_limits or {})
+    default = limits.pop("default", None)
+    if default is not None:
+        budgets = dict.fromkeys(budgets, Budget(float(default[0]), int(default[1])))
+    for group, (rate, burst) in limits.items():
+        budgets[group] = Budget(float(rate), int(burst))
+    return budgets
 
 
 def build_shop(platform: str, url: str, credentials: dict, settings: dict, *,

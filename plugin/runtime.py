@@ -16,9 +16,12 @@ _context: SyncContext | None = None
 
 
 def build_context(settings: Settings, queue: Enqueuer) -> SyncContext:
+    from adapters.ratelimit import make_limiter
     box = SecretBox(load_key(settings.secret_key, settings.var_dir, production=settings.production))
+    # one limiter per process; with REDIS_URL every process of the deployment shares its budgets
+    limiter = make_limiter(settings.redis_url, settings.ratelimit_prefix)
     return SyncContext(db=Database(settings.database_url), box=box, settings=settings,
-                       adapters=AdapterRegistry(box, settings), queue=queue)
+                       adapters=AdapterRegistry(box, settings, limiter=limiter), queue=queue)
 
 
 def get_context() -> SyncContext:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapters.errors import AdapterError, AuthError, Transient
+from adapters.errors import AdapterError, AuthError, RateLimited, Transient
 from adapters.http import DEFAULT_TIMEOUT, make_client, send, with_retries
+from adapters.ratelimit import Budget, RateLimiter, acquire
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,34 @@ DEFAULT_TOKEN_URL = "https://login.bol.com/token"
 # Refresh this long before bol says the token expires (capped at 10 % of its lifetime so a very
 # short-lived token is still used at all): a token that expires in flight costs a 401 round trip.
 TOKEN_MARGIN_SECONDS = 30.0
+
+# bol limits each seller account per endpoint group (orders, shipments, process status, offers,
+# returns, ... each has its own bucket, answered with 429 + Retry-After when empty). The client
+# keeps every process's calls of one account inside these together (adapters/ratelimit.py):
+# the sandbox's default bucket (25/s, burst 50) with a little burst left for network jitter.
+# ORDERBRIDGE_BOL_RATE_LIMITS (plugin/config.py) overrides them per group.
+RATE_GROUPS = ("orders", "cancellations", "shipments", "process-status", "offers", "offer-updates",
+               "returns", "return-updates", "other")
+DEFAULT_BUDGET = Budget(rate=25.0, burst=45)
+DEFAULT_BUDGETS = dict.fromkeys(RATE_GROUPS, DEFAULT_BUDGET)
+
+
+def rate_group(path: str, method: str = "GET") -> str:
+    """The endpoint group a call counts against (bol's rate-limit groups)."""
+    path = "/" + path.split("?", 1)[0].lstrip("/")
+    if path == "/retailer/orders/cancellation":
+        return "cancellations"
+    if path.startswith("/retailer/orders"):
+        return "orders"
+    if path.startswith("/retailer/shipments"):
+        return "shipments"
+    if path.startswith("/shared/process-status"):
+        return "process-status"
+    if path == "/retailer/offers" or path.startswith("/retailer/offers/"):
+        return "offers" if method == "GET" else "offer-updates"
+    if path == "/retailer/returns" or path.startswith("/retailer/returns/"):
+        return "returns" if method == "GET" else "return-updates"
+    return "other"
 
 
 class _Secret:
@@ -63,8 +92,16 @@ class BolClient:
                  token_url: str | None = None, timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
                  transport: httpx.BaseTransport | None = None, *, retry_attempts: int = 4,
                  retry_base: float = 0.2, retry_cap: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 limiter: RateLimiter | None = None, budgets: dict[str, Budget] | None = None,
+                 max_limit_wait: float = 15.0):
         self.client_id = client_id
+        # Shared with every other process using this seller account (None: no client-side limit,
+        # the server's 429s alone pace the calls).
+        self._limiter = limiter
+        self._budgets = {**DEFAULT_BUDGETS, **(budgets or {})}
+        self._max_limit_wait = max_limit_wait
+        self._sleep = sleep
         self._secret = _Secret(client_secret)
         self.base_url = base_url.rstrip("/")
         # Production logs in at login.bol.com; a sandbox serves /token next to the API.
@@ -129,16 +166,39 @@ class BolClient:
         even a POST is safe."""
         token = self._bearer()
         try:
-            response = send(self._http, method, path, headers={**(headers or {}), **_auth(token)}, **kwargs)
+            response = self._limited(method, path, headers={**(headers or {}), **_auth(token)}, **kwargs)
         except AuthError as exc:
             if exc.status != 401:
                 raise
             log.info("bol %s %s: token refused, fetching a new one", method, path)
             self._drop(token)
             token = self._bearer()
-            response = send(self._http, method, path, headers={**(headers or {}), **_auth(token)}, **kwargs)
+            response = self._limited(method, path, headers={**(headers or {}), **_auth(token)}, **kwargs)
         log.debug("bol %s %s -> %s", method, path, response.status_code)
         return response
+
+    def _limited(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One call inside the seller account's budget for its endpoint group. A 429 blocks
+        that budget for Retry-After for every process sharing the limiter, then is raised."""
+        if self._limiter is None:
+            return send(self._http, method, path, **kwargs)
+        group = rate_group(path, method)
+        key = f"bol:{self.client_id}:{group}"
+        try:
+            acquire(self._limiter, key, self._budgets.get(group, DEFAULT_BUDGET), max_wait=self._max_limit_wait,
+                    sleep=self._sleep)
+        except RateLimited:
+            raise
+        except Exception as exc:   # noqa: BLE001 - the limiter's store is down: bol's 429s still pace us
+            log.warning("rate limiter unavailable (%s); calling bol unthrottled", exc.__class__.__name__)
+        try:
+            return send(self._http, method, path, **kwargs)
+        except RateLimited as exc:
+            try:
+                self._limiter.penalize(key, exc.retry_after)
+            except Exception as limiter_exc:   # noqa: BLE001
+                log.warning("rate limiter unavailable (%s)", limiter_exc.__class__.__name__)
+            raise
 
     def _bearer(self, force: bool = False) -> _Secret:
         with self._token_lock:

@@ -1,5 +1,6 @@
-"""Starting and stopping the demo's processes: both sandboxes, the web app and a worker, each
-a real OS process talking over loopback sockets, as in production."""
+"""Starting and stopping the demo's processes: both sandboxes, the web app and the workers, each
+a real OS process talking over loopback sockets, as in production. Every member keeps its
+command, so the chaos supervisor can SIGKILL it and start it again the same way."""
 
 from __future__ import annotations
 
@@ -31,14 +32,37 @@ class ProcessGroup:
     log_dir: Path
     env: dict
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    commands: dict[str, list[str]] = field(default_factory=dict)
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
+        """Start `orderbridge ARGS...` as member `name`."""
+        return self.start_argv(name, [sys.executable, "-m", "plugin.cli", *args])
+
+    def start_argv(self, name: str, argv: list[str]) -> subprocess.Popen:
+        """Start any command as member `name` (its own session, output into logs/<name>.log)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "plugin.cli", *args], env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         self.procs[name] = proc
+        self.commands[name] = list(argv)
         return proc
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the member and everything in its session (a crash: nothing is cleaned up)."""
+        proc = self.procs[name]
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """Start the member again with the same command (after a kill or an exit)."""
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is None:
+            self.kill(name)
+        return self.start_argv(name, self.commands[name])
 
     def wait_http(self, name: str, url: str, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -71,4 +95,8 @@ class ProcessGroup:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()

@@ -22,11 +22,11 @@ from pathlib import Path
 import httpx
 
 from plugin.demo.merchant import Merchant
-from plugin.demo.processes import ProcessGroup, free_port
 from plugin.demo.report import table, take
 from plugin.demo.scenarios import Scenarios, catalog
+from plugin.demo.topology import TIMEOUT_SLEEP, Launched, launched
 
-TIMEOUT_SLEEP = 12      # an injected timeout answers after this long (clients give up at 10-15 s)
+DEMO_PORTS = {"bol": 8701, "woocommerce": 8702, "web": 8700}   # when free
 SELLER = ("demo-seller", "demo-seller-secret")
 ADMIN_SELLER = ("your-seller", "your-seller-secret")   # for the merchant to add in the browser
 SHOP_KEYS = ("ck_demo0000000000000000000000000000000000", "cs_demo0000000000000000000000000000000000")
@@ -45,6 +45,7 @@ class DemoOptions:
     seed: int = 7
     deadline: float | None = None
     exit_after: bool = True
+    topology: str = "embedded"
 
 
 def play(opts: DemoOptions) -> bool:
@@ -56,92 +57,30 @@ def play(opts: DemoOptions) -> bool:
     run_dir = root / "demo"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
-    ports = {"bol": free_port(8701), "woocommerce": free_port(8702), "web": free_port(8700)}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = dict(os.environ)
-    env.update({
-        "ORDERBRIDGE_VAR_DIR": str(root),
-        "DATABASE_URL": env.get("ORDERBRIDGE_DEMO_DATABASE_URL", f"sqlite:///{run_dir / 'orderbridge.db'}"),
-        "ORDERBRIDGE_HUEY_PATH": str(run_dir / "huey.db"),
-        "ORDERBRIDGE_PUBLIC_URL": urls["web"],
-        # a bol.com seller account added in the admin talks to the sandbox
-        "ORDERBRIDGE_BOL_API_URL": urls["bol"],
-        "ORDERBRIDGE_BOL_TOKEN_URL": urls["bol"] + "/token",
-        "ORDERBRIDGE_OUTBOX_RETRY_SECONDS": "5",
-        # the sandboxes' injected timeouts finish their request after TIMEOUT_SLEEP seconds
-        "ORDERBRIDGE_IN_FLIGHT_SECONDS": str(TIMEOUT_SLEEP + 3),
-    })
-    if not env.get("ORDERBRIDGE_DEMO_REDIS"):
-        env.pop("REDIS_URL", None)
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("ORDERBRIDGE_", "DATABASE_URL"))})
-    if "REDIS_URL" not in env:
-        os.environ.pop("REDIS_URL", None)
-
     say = _Printer()
-    # logs/ gets what the web app and the worker did (ORDERBRIDGE_DEMO_VERBOSE=1 for every job)
-    verbose = ("-v",) if os.environ.get("ORDERBRIDGE_DEMO_VERBOSE") else ()
-    group = ProcessGroup(run_dir / "logs", env)
-    try:
-        say.line(f"orderbridge demo: {opts.orders} orders, grace {opts.grace:g} s, seed {opts.seed}")
-        from plugin.store.schema import upgrade
-        upgrade(env["DATABASE_URL"])
-        group.start("sandbox-bol", "sandbox", "bol", "--port", str(ports["bol"]))
-        group.start("sandbox-woocommerce", "sandbox", "woocommerce", "--port", str(ports["woocommerce"]))
-        group.start("web", *verbose, "serve", "--port", str(ports["web"]))
-        group.start("worker", *verbose, "worker", "--workers", "16")
-        group.wait_http("sandbox-bol", urls["bol"] + "/_sandbox/stats")
-        group.wait_http("sandbox-woocommerce", urls["woocommerce"] + "/_sandbox/stats")
-        group.wait_http("web", urls["web"] + "/healthz")
-        bol = httpx.Client(base_url=urls["bol"], timeout=15)
-        shop = httpx.Client(base_url=urls["woocommerce"], timeout=15)
-        _ok(bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}))
-        _ok(shop.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1]}))
-
-        # a wrong starting stock on bol.com (0): orderbridge's first reconcile corrects it
-        products = catalog(bol, shop, SELLER[0], PRODUCTS, stock=20 + opts.orders)
-        ctx = _context()
-        connection_id = _connect(ctx, urls, opts)
-        _faults(bol, shop, opts)
-        seeded = _ok(bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": opts.orders,
-                                                        "from_offers": True})).json()
-        seeded_ids = set(seeded["order_ids"])
-        say.line(f"bol.com sandbox received {len(seeded_ids)} new orders of {len(products)} products; "
-                 f"orderbridge is polling")
-
-        from plugin.jobs import HueyQueue
-        queue = HueyQueue()
-        cancels = 2 if opts.orders >= 8 else 1 if opts.orders >= 4 else 0
-        scenarios = Scenarios.choose(
-            list(seeded_ids), opts.seed, cancels, bol=bol, shop=shop, seller=SELLER[0], shop_keys=SHOP_KEYS,
-            item_ids=seeded["order_item_ids"], products=products,
-            recheck_order=lambda external_id: queue.import_order(connection_id, external_id),
-            # returns are polled hourly by default (at least every minute): the demo asks now
-            poll_returns=lambda: queue.poll_returns(connection_id))
-        if cancels:
-            say.line(f"scenarios: buyers cancel {', '.join(scenarios.buyer_cancel)} on bol.com, the merchant "
-                     f"cancels {', '.join(scenarios.shop_cancel)} in the shop, the first order shipped comes back")
-        merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace, grace=opts.grace,
-                            skip=scenarios.skip)
-        merchant.start()
-        queue.poll_connection(connection_id)   # the first poll now, not at its staggered slot
-        snap, next_tick = None, 0.0
+    # logs/ gets what the web app and the workers did (ORDERBRIDGE_DEMO_VERBOSE=1 for every job)
+    with launched(opts.topology, var_dir=run_dir, env=_embedded_overrides() if opts.topology == "embedded" else None,
+                  ports=DEMO_PORTS, verbose=bool(os.environ.get("ORDERBRIDGE_DEMO_VERBOSE"))) as stack:
+        say.line(f"orderbridge demo ({_describe(stack)}): {opts.orders} orders, grace {opts.grace:g} s, "
+                 f"seed {opts.seed}")
+        demo = setup(stack, opts, say)
+        _faults(demo.bol, demo.shop, opts)
+        demo.start(opts, say)
         while True:
             now = time.monotonic()
-            if now >= next_tick:       # the demo's heartbeat: production ticks once a minute
-                queue.dispatch()
-                next_tick = now + 1.0
-            group.check_alive()
-            snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans, scenarios)
-            scenarios.step(snap)
+            demo.tick(now)
+            stack.group.check_alive()
+            snap = demo.snapshot()
+            demo.scenarios.step(snap)
             say.progress(snap)
-            if snap.converged() and merchant.done and scenarios.done:
+            if snap.converged() and demo.merchant.done and demo.scenarios.done:
                 break
             if now - started > opts.deadline:
                 break
             time.sleep(0.5)
-        merchant.stop()
+        demo.merchant.stop()
         elapsed = time.monotonic() - started
-        snap = take(bol, shop, ctx.db, seeded_ids, merchant.plans, scenarios)
+        snap = demo.snapshot()
         ok = snap.converged()
         say.end_progress()
         say.line(table(snap, elapsed))
@@ -155,24 +94,98 @@ def play(opts: DemoOptions) -> bool:
                 say.line(f"  {problem}")
             say.line(f"  order statuses {dict(snap.statuses)}, shipments {dict(snap.shipments)}; "
                      f"logs in {run_dir / 'logs'}")
-            if merchant.errors:
-                say.line(f"  the simulated merchant could not reach the shop {len(merchant.errors)} times, "
-                         f"last: {merchant.errors[-1]}")
-            if scenarios.errors:
-                say.line(f"  the scenarios could not act {len(scenarios.errors)} times, last: {scenarios.errors[-1]}")
+            if demo.merchant.errors:
+                say.line(f"  the simulated merchant could not reach the shop {len(demo.merchant.errors)} times, "
+                         f"last: {demo.merchant.errors[-1]}")
+            if demo.scenarios.errors:
+                say.line(f"  the scenarios could not act {len(demo.scenarios.errors)} times, "
+                         f"last: {demo.scenarios.errors[-1]}")
         if not opts.exit_after:
             # a second seller account with orders waiting, for the merchant to connect in the admin
-            _ok(bol.post("/_sandbox/sellers", json={"client_id": ADMIN_SELLER[0], "client_secret": ADMIN_SELLER[1]}))
-            _ok(bol.post("/_sandbox/orders", json={"client_id": ADMIN_SELLER[0], "count": 5}))
-            _serve_until_interrupted(say, urls)
+            _ok(demo.bol.post("/_sandbox/sellers", json={"client_id": ADMIN_SELLER[0], "client_secret": ADMIN_SELLER[1]}))
+            _ok(demo.bol.post("/_sandbox/orders", json={"client_id": ADMIN_SELLER[0], "count": 5}))
+            _serve_until_interrupted(say, stack.urls)
         return ok
-    finally:
-        group.stop()
 
 
-def _context():
-    from plugin.runtime import get_context
-    return get_context()
+def _embedded_overrides() -> dict:
+    """`ORDERBRIDGE_DEMO_DATABASE_URL` / `ORDERBRIDGE_DEMO_REDIS=1` (the test suite's postgres
+    backend) run the embedded processes on PostgreSQL / Redis instead of SQLite files."""
+    env = {}
+    if os.environ.get("ORDERBRIDGE_DEMO_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["ORDERBRIDGE_DEMO_DATABASE_URL"]
+    if os.environ.get("ORDERBRIDGE_DEMO_REDIS") and os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return env
+
+
+def _describe(stack: Launched) -> str:
+    if stack.topology == "prod":
+        return (f"prod: PostgreSQL + Redis, gunicorn with {len(stack.pids('web'))} workers, "
+                f"{len(stack.workers())} consumers")
+    return "embedded: SQLite + Huey on SQLite, one web and one worker process"
+
+
+@dataclass
+class Demo:
+    """The demo's seeded world on a launched stack: the orders on bol.com, the scenarios and the
+    simulated merchant (the chaos run plays the same)."""
+    stack: Launched
+    bol: httpx.Client
+    shop: httpx.Client
+    ctx: object
+    connection_id: int
+    seeded_ids: set
+    products: list
+    scenarios: Scenarios
+    merchant: Merchant
+    queue: object
+    next_tick: float = 0.0
+
+    def start(self, opts: DemoOptions, say) -> None:
+        if self.scenarios.buyer_cancel:
+            say.line(f"scenarios: buyers cancel {', '.join(self.scenarios.buyer_cancel)} on bol.com, the merchant "
+                     f"cancels {', '.join(self.scenarios.shop_cancel)} in the shop, the first order shipped "
+                     f"comes back")
+        self.merchant.start()
+        self.queue.poll_connection(self.connection_id)   # the first poll now, not at its staggered slot
+
+    def tick(self, now: float) -> None:
+        if now >= self.next_tick:       # the demo's heartbeat: production ticks once a minute
+            self.queue.dispatch()
+            self.next_tick = now + 1.0
+
+    def snapshot(self):
+        return take(self.bol, self.shop, self.ctx.db, self.seeded_ids, self.merchant.plans, self.scenarios)
+
+
+def setup(stack: Launched, opts: DemoOptions, say) -> Demo:
+    """Sellers, keys, the catalog, the connection and the seeded orders on a launched stack."""
+    urls = stack.urls
+    bol = httpx.Client(base_url=urls["bol"], timeout=15)
+    shop = httpx.Client(base_url=urls["woocommerce"], timeout=15)
+    _ok(bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}))
+    _ok(shop.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0], "consumer_secret": SHOP_KEYS[1]}))
+    # a wrong starting stock on bol.com (0): orderbridge's first reconcile corrects it
+    products = catalog(bol, shop, SELLER[0], PRODUCTS, stock=20 + opts.orders)
+    ctx = stack.ctx
+    connection_id = _connect(ctx, urls, opts)
+    seeded = _ok(bol.post("/_sandbox/orders", json={"client_id": SELLER[0], "count": opts.orders,
+                                                    "from_offers": True})).json()
+    seeded_ids = set(seeded["order_ids"])
+    say.line(f"bol.com sandbox received {len(seeded_ids)} new orders of {len(products)} products; "
+             f"orderbridge is polling")
+    queue = ctx.queue
+    cancels = 2 if opts.orders >= 8 else 1 if opts.orders >= 4 else 0
+    scenarios = Scenarios.choose(
+        list(seeded_ids), opts.seed, cancels, bol=bol, shop=shop, seller=SELLER[0], shop_keys=SHOP_KEYS,
+        item_ids=seeded["order_item_ids"], products=products,
+        recheck_order=lambda external_id: queue.import_order(connection_id, external_id),
+        # returns are polled hourly by default (at least every minute): the demo asks now
+        poll_returns=lambda: queue.poll_returns(connection_id))
+    merchant = Merchant(urls["woocommerce"], seed=opts.seed, pace=opts.pace, grace=opts.grace,
+                        skip=scenarios.skip)
+    return Demo(stack, bol, shop, ctx, connection_id, seeded_ids, products, scenarios, merchant, queue)
 
 
 def _connect(ctx, urls: dict, opts: DemoOptions) -> int:
