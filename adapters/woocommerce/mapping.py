@@ -139,7 +139,7 @@ def format_wc_datetime(value: datetime) -> str:
 
 # ---------------------------------------------------------------------------- WooCommerce -> order
 def wc_to_shop_order(data: Any, tracking_meta_keys: Iterable[str] = ()) -> ShopOrder:
-    if not isinstance(data, Mapping) or not isinstance(data.get("id"), int) or isinstance(data.get("id"), bool):
+    if not isinstance(data, Mapping) or not _is_id(data.get("id")):
         raise UnexpectedPayload(f"not a WooCommerce order: {str(data)[:120]!r}")
     ref = meta_value(data, REF_KEY)
     return ShopOrder(
@@ -230,8 +230,13 @@ def tracked_lines(order: Mapping, products_list: Any) -> tuple[TrackedLine, ...]
 
 
 # ---------------------------------------------------------------------------- order lines
+# WordPress ids are BIGINT UNSIGNED; ours are signed BIGINT columns, so anything beyond is not an id
+# we could ever have stored (and would fail the query instead of finding nothing).
+MAX_ID = 2**63 - 1
+
+
 def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _require_object(data: Any, what: str) -> Mapping:

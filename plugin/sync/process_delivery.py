@@ -31,7 +31,14 @@ def process_delivery(ctx: SyncContext, delivery_id: int) -> str:
         if not shop_active(shop):
             return DISCONNECTED   # left unprocessed: a re-install applies it
         topic, payload, shop_id = delivery.topic, json.loads(delivery.payload), shop.id
-        shop_order = ctx.adapters.parse_shop_order(shop, payload) if topic in ORDER_TOPICS else None
+        shop_order = None
+        if topic in ORDER_TOPICS:
+            try:
+                shop_order = ctx.adapters.parse_shop_order(shop, payload)
+            except ValueError as exc:
+                # signed by the shop but not an order: it never becomes one, so it is recorded as
+                # processed instead of swept again forever; the shop poll still reads the order
+                log.warning("delivery %s: unreadable order payload: %s", delivery_id, exc)
         product = None
         if topic in PRODUCT_TOPICS and shop_settings(shop).get("stock_sync"):
             try:

@@ -105,3 +105,20 @@ def test_oversized_body_is_413(stack, shop):
 def test_health(stack):
     r = stack.app.get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("order_id", ["12", 2**64, -5, None])
+def test_a_signed_payload_that_is_no_order_is_recorded_and_not_swept_again(stack, shop, order_id):
+    """Signed by the shop (so accepted and stored), but its id is not an order id we could hold:
+    the worker records it as processed instead of failing on it at every sweep."""
+    from plugin.sync.process_delivery import process_delivery
+    public_id, secret = shop
+    body = json.dumps({"id": order_id, "status": "completed", "meta_data": []}).encode()
+    r = stack.app.post(f"/webhooks/woocommerce/{public_id}", content=body, headers=_headers(body, secret, delivery="odd"))
+    assert r.status_code == 200
+    with stack.ctx.db.session() as s:
+        delivery = s.scalar(select(models.WebhookDelivery).where(models.WebhookDelivery.delivery_id == "odd"))
+    stack.wait_for(lambda: process_delivery(stack.ctx, delivery.id) == "nothing to do", what="recorded as processed")
+    with stack.ctx.db.session() as s:
+        assert s.get(models.WebhookDelivery, delivery.id).processed_at is not None
+        assert s.scalar(select(func.count()).select_from(models.Order)) == 0
