@@ -27,6 +27,11 @@ class Snapshot:
     latencies: list[float] = field(default_factory=list)
     shop_order_by_external: dict[str, int] = field(default_factory=dict)
     shipped_externals: list[str] = field(default_factory=list)   # bol.com SUCCESS, first received first
+    shipped_items: dict[str, list[str]] = field(default_factory=dict)   # order -> items in SUCCESS shipments
+    # orders the merchant shipped in two parcels (one line with its own T&T, then the rest on
+    # completion): how many, and how many bol.com has as exactly those two shipments, right
+    partial_planned: int = 0
+    partial_ok: int = 0
     cancelled_in_shop: set[str] = field(default_factory=set)     # shop order status cancelled
     # the scenarios (plugin/demo/scenarios.py), read from the sandboxes' records
     scenarios: bool = False
@@ -65,8 +70,10 @@ class Snapshot:
     def converged(self) -> bool:
         orders = (self.seeded > 0 and self.created_in_shop == self.seeded and self.duplicates == 0
                   and self.shipped_ok == self.to_ship and not self.wrong_tracking and not self.stray
+                  and self.partial_ok == self.partial_planned
                   and self.statuses.get("shipped", 0) == self.to_ship
-                  and self.shipments.get("success", 0) == self.to_ship)
+                  # a partially shipped order has two shipments, every other one
+                  and self.shipments.get("success", 0) == self.to_ship + self.partial_planned)
         if not self.scenarios:
             return orders
         return (orders
@@ -80,6 +87,9 @@ class Snapshot:
     def problems(self) -> list[str]:
         """Why it has not converged (yet), for the closing lines."""
         out = list(self.wrong_tracking[:10]) + self.stray[:10]
+        if self.partial_ok != self.partial_planned:
+            out.append(f"partial shipments: {self.partial_planned} orders shipped in two parcels, "
+                       f"{self.partial_ok} with exactly their two shipments on bol.com")
         if self.scenarios:
             if not self.buyer_requested == self.buyer_in_shop == self.buyer_on_bol == self.buyer_planned:
                 out.append(f"buyer cancellations: {self.buyer_planned} planned, {self.buyer_requested} asked on "
@@ -114,8 +124,9 @@ def take(bol: httpx.Client, shop: httpx.Client, db, seeded_ids: set[str], plans:
     snap.to_cancel = len(not_shipped)
 
     received = bol.get("/_sandbox/shipments").json()["shipments"]
+    plan_of = {external: plans.get(shop_id) for external, shop_id in snap.shop_order_by_external.items()}
     per_order: Counter = Counter()
-    ok_at: dict[str, float] = {}
+    succeeded: dict[str, list[dict]] = {}
     for item in received:
         order_id = item["order_id"]
         if order_id not in seeded_ids:
@@ -124,12 +135,26 @@ def take(bol: httpx.Client, shop: httpx.Client, db, seeded_ids: set[str], plans:
         if order_id in not_shipped:
             snap.stray.append(f"{order_id}: a shipment reached bol.com for an order that was to be cancelled")
         if item.get("status") == "SUCCESS":
-            if order_id not in ok_at:
+            if order_id not in succeeded:
                 snap.shipped_externals.append(order_id)
-            ok_at[order_id] = item["received_at"]
+            succeeded.setdefault(order_id, []).append(item)
+            snap.shipped_items.setdefault(order_id, []).extend(_item_ids(item))
+    ok_at: dict[str, float] = {}     # when bol.com received the shipment that completed the order
+    part_at: dict[str, float] = {}   # ... and a partially shipped order's first parcel
+    for order_id, items in succeeded.items():
+        plan = plan_of.get(order_id)
+        if plan is not None and plan.fate == "partial":
+            if _partial(snap, order_id, items, plan, part_at):
+                ok_at[order_id] = items[-1]["received_at"]
+            continue
+        ok_at[order_id] = items[-1]["received_at"]
+        for item in items:
             _check_tracking(snap, order_id, item, plans)
     snap.shipped_ok = len([o for o in ok_at if o not in not_shipped])
-    snap.shipment_duplicates = sum(n - 1 for n in per_order.values())
+    # an order planned in two parcels must have two shipments on bol.com, any other one
+    snap.shipment_duplicates = sum(max(0, n - (plan_of[o].shipments if plan_of.get(o) else 1))
+                                   for o, n in per_order.items())
+    snap.partial_planned = sum(1 for p in list(plans.values()) if p.fate == "partial")
 
     # webhook -> marketplace: from the shop's delivery of the change that shipped the order to
     # the marketplace's receipt of the shipment
@@ -145,6 +170,10 @@ def take(bol: httpx.Client, shop: httpx.Client, db, seeded_ids: set[str], plans:
         after = [t for t in by_order.get(shop_id, []) if t >= plan.shipped_signal_at - 0.05]
         if after:
             snap.latencies.append(max(0.0, ok_at[external] - min(after)))
+        if external in part_at and plan.part_signal_at is not None:   # the first parcel's, too
+            after = [t for t in by_order.get(shop_id, []) if t >= plan.part_signal_at - 0.05]
+            if after:
+                snap.latencies.append(max(0.0, part_at[external] - min(after)))
 
     if scenarios is not None:
         _scenarios(snap, bol, shop, scenarios, shop_orders)
@@ -243,10 +272,55 @@ def _stock_moves(order: dict, catalog_ids: set[int]) -> int:
     return moves
 
 
+def _item_ids(shipment: dict) -> list[str]:
+    return [str(i.get("orderItemId")) for i in (shipment.get("body") or {}).get("orderItems") or []]
+
+
+def _expected_transport(provider: str, number: str) -> dict:
+    if provider == "DHL":
+        return {"transporterCode": "DHLFORYOU", "trackAndTrace": number.replace("JVGL", "")}
+    return {"transporterCode": "TNT", "trackAndTrace": number}
+
+
+def _partial(snap: Snapshot, order_id: str, items: list[dict], plan, part_at: dict) -> bool:
+    """An order shipped in two parcels: bol.com accepted exactly its first line with the first
+    T&T and the other lines with the completion's T&T. True once both are there (the order is
+    pushed); a shipment of other items or with another T&T is a wrong one."""
+    expected = {
+        "first line": ({plan.part_line}, _expected_transport(plan.part_provider, plan.part_number), plan.part_quantity),
+        "rest": (set(plan.rest_lines), _expected_transport(plan.provider, plan.number), None),
+    }
+    found: dict[str, dict] = {}
+    wrong = False
+    for item in items:
+        body = item.get("body") or {}
+        ids = set(_item_ids(item))
+        which = next((name for name, (lines, _, _) in expected.items() if ids == lines), None)
+        transport = body.get("transport")
+        if which is None or which in found:
+            snap.wrong_tracking.append(f"{order_id}: a shipment of items {sorted(ids)}, expected "
+                                       f"{sorted(expected['first line'][0])} then {sorted(expected['rest'][0])}")
+            wrong = True
+            continue
+        found[which] = item
+        lines, want, quantity = expected[which]
+        quantities = [i.get("quantity") for i in body.get("orderItems") or []]
+        if transport != want or (quantity is not None and any(q not in (None, quantity) for q in quantities)):
+            snap.wrong_tracking.append(f"{order_id} ({which}): expected {want['transporterCode']} "
+                                       f"{want['trackAndTrace']}, got {transport} for {body.get('orderItems')}")
+            wrong = True
+    if "first line" in found:
+        part_at[order_id] = found["first line"]["received_at"]
+    shipped = all(name in found for name in expected) or wrong
+    if shipped and not wrong and len(items) == 2:
+        snap.partial_ok += 1
+    return shipped
+
+
 def _check_tracking(snap: Snapshot, order_id: str, item: dict, plans: dict) -> None:
     shop_id = snap.shop_order_by_external.get(order_id)
     plan = plans.get(shop_id)
-    if plan is None:
+    if plan is None or plan.fate == "partial":
         return
     transport = (item.get("body") or {}).get("transport")
     late = plan.fate == "later" and (plan.shipped_signal_at is None or plan.shipped_signal_at > item["received_at"])
@@ -278,6 +352,7 @@ def table(snap: Snapshot, elapsed: float) -> str:
         ("waiting (went through it)", snap.ever_waiting),
         ("shipped", snap.statuses.get("shipped", 0)),
         ("pushed (bol.com SUCCESS)", snap.shipped_ok),
+        ("partial shipments: orders / right", f"{snap.partial_planned} / {snap.partial_ok}"),
     ]
     if snap.scenarios:
         rows += [

@@ -86,6 +86,7 @@ def play(opts: DemoOptions) -> bool:
         say.line(table(snap, elapsed))
         if ok:
             say.line("converged: every order created once in the shop and shipped once on bol.com"
+                     + (f" ({snap.partial_planned} in two parcels, two shipments each)" if snap.partial_planned else "")
                      + ("; cancellations, the return and every offer's stock once each on both sides"
                         if snap.scenarios else ""))
         else:
@@ -147,6 +148,8 @@ class Demo:
             say.line(f"scenarios: buyers cancel {', '.join(self.scenarios.buyer_cancel)} on bol.com, the merchant "
                      f"cancels {', '.join(self.scenarios.shop_cancel)} in the shop, the first order shipped "
                      f"comes back")
+        say.line("the merchant ships a few orders of two lines or more in two parcels: one line with its own "
+                 "T&T, then the rest on completion with another")
         self.merchant.start()
         self.queue.poll_connection(self.connection_id)   # the first poll now, not at its staggered slot
 

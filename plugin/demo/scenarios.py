@@ -122,12 +122,16 @@ class Scenarios:
         if not self.wants_return:
             return
         if self.returned is None:
-            # the first order shipped to its buyer comes back: one unit of its first item
-            shipped = [ext for ext in snap.shipped_externals if ext not in self.skip and ext in self.item_ids]
+            # the first order shipped to its buyer comes back: one unit of its first item that
+            # left (an order shipped in two parcels may have only its first one on the way)
+            shipped = [ext for ext in snap.shipped_externals if ext not in self.skip and ext in self.item_ids
+                       and snap.shipped_items.get(ext)]
             if not shipped:
                 return
             ext = shipped[0]
-            item = self.item_ids[ext][0]
+            item = next((i for i in self.item_ids[ext] if i in snap.shipped_items[ext]), None)
+            if item is None:
+                return
             answer = _ok(self.bol.post("/_sandbox/returns", json={"client_id": self.seller, "items": [
                 {"order_item_id": item, "quantity": 1, "main_reason": "Product defect",
                  "comments": "the handle came off"}]})).json()

@@ -1,7 +1,8 @@
 """A one-minute chaos run (`orderbridge chaos`, the short version of `make chaos`): the demo on the
 production topology (PostgreSQL + Redis, gunicorn with 2 workers, 2 Huey consumers) under 5xx,
 timeouts, 429 bursts, redelivered and reordered webhooks and a SIGKILL every 2-5 s; then the
-sandboxes' own records must show 0 duplicates and 0 losses.
+sandboxes' own records must show 0 duplicates and 0 losses (orders the merchant shipped in two
+parcels included: exactly their two shipments on bol.com, each with its items and T&T).
 
 Runs on the PostgreSQL + Redis backend (`make test-pg`, part of `make test` whenever DATABASE_URL
 and REDIS_URL are set, as on CI). It is skipped on the SQLite backend on purpose: the point is the
@@ -40,6 +41,9 @@ def test_a_minute_of_chaos_loses_and_duplicates_nothing(tmp_path):
     assert table["orders"] == "30"
     assert table["duplicates"] == "0"
     assert table["losses"] == "0"
+    # orders shipped in two parcels under the same faults and kills: exactly their two shipments
+    planned, right = (int(n) for n in table["partial shipments: orders / right"].split(" / "))
+    assert planned >= 1 and right == planned
     assert int(table["kills"].split()[0]) >= 5        # a kill every 2-5 s for 45 s
     assert int(table["faults: bol.com 5xx"]) > 0 and int(table["faults: shop 5xx"]) > 0
     assert "PASS" in r.stdout
