@@ -303,6 +303,8 @@ def _resend_return(ctx, s: Session, order: models.Order, r: models.Return, now: 
         .values(attempts=0, next_attempt_at=not_before, lease_until=None, last_error=None, **values)
         .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
+        if r.lease_until is not None and r.lease_until >= now:
+            raise ActionRefused(f"return {r.rma_id} is being worked on right now: try again in a moment")
         raise ActionRefused("the return was already resent")
     how = " (looked up first: an earlier attempt may have reached it)" if unknown else ""
     timeline.record(s, order.id, "note", f"{WHO}: {what}{how}")

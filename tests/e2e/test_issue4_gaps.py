@@ -317,10 +317,13 @@ def test_resend_handles_a_failed_return_again_once(stack):
     ext, shop_order_id = _shipped(stack)
     rma = _register(stack, ext)
     [row] = _recorded(stack, 1)
-    with stack.ctx.db.session() as s:     # bol refused the handling (nothing was handled there)
-        s.execute(update(models.Return).where(models.Return.id == row.id).values(
-            handle_state="failed", handling_result="RETURN_RECEIVED", quantity_returned=1, sent_at=None,
-            last_error="FAILURE: try again"))
+    def refused_on_bol():                 # bol refused the handling (nothing was handled there)
+        with stack.ctx.db.session() as s:  # once no job holds the row (a webhook's hint may run it)
+            return s.execute(update(models.Return).where(
+                models.Return.id == row.id, models.Return.lease_until.is_(None)).values(
+                handle_state="failed", handling_result="RETURN_RECEIVED", quantity_returned=1, sent_at=None,
+                last_error="FAILURE: try again")).rowcount == 1
+    stack.wait_for(refused_on_bol, what="the return's row free")
     assert resend(stack.ctx, stack.shop_id, row.order_id).startswith(f"handling return {rma} on the marketplace again")
     stack.wait_for(lambda: return_rows(stack)[0].handle_state == "success", timeout=30, what="handled")
     assert [h["rma_id"] for h in _handlings(stack)] == [rma]
