@@ -1,78 +1,124 @@
-"""Marketplace orders imported and created in the shop per second, against the sandbox shop's
-own ceiling: a tight direct client creating the same number of orders with the same number of
-threads, in the same run."""
+"""2. Import, 4. Memory.
+
+The ceiling first: a tight direct client (httpx through the same WooCommerce adapter, as many
+threads as all our consumers have together) creates `orders` orders spread over the same shops.
+Then `orders` bol.com orders are placed, `orders / shops` per seller account, every connection is
+polled once, and we count the orders created in the shops per second until the last one. Meanwhile
+the RSS of every web worker and every Huey consumer is sampled every 100 ms (psutil)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from bench.table import show
+import psutil
 
-WORKERS = 16
+from bench.shops import shop_keys
+from bench.system import System, wait_for
 
 
-def run(orders: int, latency_ms: int) -> None:
+def ceiling(system: System, orders: int) -> float:
     from adapters.woocommerce.adapter import WooCommerceShop
-    from plugin.demo.stack import SHOP_KEYS, running_stack
     from plugin.sync.ports import Address, OrderLine, ShopOrderDraft
 
-    with running_stack(workers=WORKERS) as stack:
-        stack.connect()
-        faults = {"latency_ms": latency_ms}
-        stack.bol.put("/_sandbox/faults", json=faults).raise_for_status()
-        stack.woo.put("/_sandbox/faults", json=faults).raise_for_status()
-        budget = stack.bol.get("/_sandbox/settings").json()["rate_per_second"]
-
-        # the ceiling: the shop alone, driven as hard as our workers drive it
-        shop = WooCommerceShop(stack.woo_url, *SHOP_KEYS, allow_private_hosts=True)
-        line = OrderLine("1", "8712345678901", "Bench item", 1, Decimal("9.95"), "BENCH-1")
-        drafts = [ShopOrderDraft(f"ceiling-{i}", "bench", f"C{i}", "processing", (line,),
-                                 Address(first_name="A", last_name="B", street="Dorpstraat", house_number="1",
-                                         zip_code="1234AB", city="Utrecht", country_code="NL"))
-                  for i in range(orders)]
-        started = time.perf_counter()
-        with ThreadPoolExecutor(WORKERS) as pool:
-            list(pool.map(shop.create_order, drafts))
-        ceiling = orders / (time.perf_counter() - started)
-
-        # one seller account within bol.com's rate limit (one detail call per new order)
-        limited, dup_limited = _import(stack, orders)
-        # the same with the limit lifted: what orderbridge itself does
-        stack.bol.put("/_sandbox/settings", json={"rate_per_second": 100000, "rate_burst": 100000}).raise_for_status()
-        unlimited, dup_unlimited = _import(stack, orders)
-        limited_stats = stack.bol.get("/_sandbox/stats").json()
-
-    print("(in-process: both sandboxes, the web app, the webhooks and the workers share one interpreter "
-          "and its GIL; the ceiling exercises the shop sandbox alone)")
-    show(f"2. import: {orders} bol.com orders -> shop, twice ({WORKERS} worker threads)", [
-        ("ceiling: direct creates on the shop, same threads", f"{ceiling:.1f} orders/s"),
-        (f"bol.com budget: {budget:g} requests/s per seller account", f"{budget:.1f} orders/s"),
-        ("orderbridge within that budget", f"{limited:.1f} orders/s"),
-        ("  share of the budget", f"{100 * limited / budget:.0f} %"),
-        ("orderbridge, marketplace limit lifted", f"{unlimited:.1f} orders/s"),
-        ("  share of the shop's ceiling", f"{100 * unlimited / ceiling:.0f} %"),
-        ("429 answers from bol.com (all honoured)", str(limited_stats.get("rate_limited", 0))),
-        ("duplicates", str(dup_limited + dup_unlimited)),
-    ])
-
-
-def _import(stack, orders: int) -> tuple[float, int]:
-    before = _created(stack)
-    ids = stack.seed(orders)
+    shops = [WooCommerceShop(system.shop(i), *shop_keys(i), allow_private_hosts=True)
+             for i in range(system.n_shops)]
+    line = OrderLine("1", "8712345678901", "Bench item", 1, Decimal("9.95"), "BENCH-1")
+    address = Address(first_name="A", last_name="B", street="Dorpstraat", house_number="1",
+                      zip_code="1234AB", city="Utrecht", country_code="NL")
+    drafts = [(shops[i % len(shops)], ShopOrderDraft(f"ceiling-{i}", "bench", f"C{i}", "processing", (line,), address))
+              for i in range(orders)]
     started = time.perf_counter()
-    stack.poll()
-    stack.wait_for(lambda: _created(stack) - before >= orders, timeout=600, interval=0.1, what="every order created")
-    rate = orders / (time.perf_counter() - started)
-    by_ext = stack.shop_orders_by_external()
-    return rate, sum(len(by_ext[e]) - 1 for e in ids)
+    with ThreadPoolExecutor(system.threads) as pool:
+        list(pool.map(lambda pair: pair[0].create_order(pair[1]), drafts))
+    return orders / (time.perf_counter() - started)
 
 
-def _created(stack) -> int:
-    """Counted in our database: scanning the shop's whole order list would slow the shop."""
-    from sqlalchemy import func, select
+class RssSampler:
+    """Peak RSS per role, sampled every `every` seconds (pids re-read: gunicorn may replace one)."""
 
-    from plugin.store import models
-    with stack.ctx.db.session() as s:
-        return s.scalar(select(func.count()).select_from(models.Binding).where(models.Binding.state == "created"))
+    def __init__(self, system: System, roles=("web", "worker"), every: float = 0.1):
+        self.system, self.roles, self.every = system, roles, every
+        self.peak = {role: 0 for role in roles}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
+        self._procs: dict[int, psutil.Process] = {}
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        pids: dict[str, list[int]] = {}
+        next_refresh = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_refresh:
+                pids = {role: self.system.pids(role) for role in self.roles}
+                next_refresh = now + 2.0
+            for role, role_pids in pids.items():
+                for pid in role_pids:
+                    try:
+                        proc = self._procs.get(pid) or self._procs.setdefault(pid, psutil.Process(pid))
+                        rss = proc.memory_info().rss
+                    except psutil.Error:
+                        continue
+                    self.peak[role] = max(self.peak[role], rss)
+            self.samples += 1
+            self._stop.wait(self.every)
+
+
+def run(system: System, orders: int) -> dict:
+    out: dict = {}
+    out["ceiling"] = ceiling(system, orders)
+    # the ceiling's orders made the shops send webhooks: all of them delivered and processed
+    # before the import starts, so it does not compete with them
+    system.settle()
+    per_seller = orders // system.n_shops
+    before = system.created_count()
+    for i in range(system.n_shops):
+        cid = system.seller(i)[0]
+        left = per_seller
+        while left:
+            count = min(left, 10000)
+            system.bol.post("/_sandbox/orders", json={"client_id": cid, "count": count}).raise_for_status()
+            left -= count
+    total = per_seller * system.n_shops
+    from bench.idle import cpu
+    roles = ("web", "worker", "shops", "sandbox")
+    cpu0 = {role: cpu(system.pids(role)) for role in roles}
+    with RssSampler(system) as rss:
+        started = time.perf_counter()
+        for conn_id in system.connection_ids:
+            system.ctx.queue.poll_connection(conn_id)
+        peak = [0]
+
+        def done() -> bool:
+            peak[0] = max(peak[0], system.queued_jobs())
+            return system.created_count() - before >= total
+        wait_for(done, timeout=max(600, total / 5), interval=0.25, what="every order created in the shops")
+        elapsed = time.perf_counter() - started
+    for role in roles:
+        out[f"cpu_{role}"] = (cpu(system.pids(role)) - cpu0[role]) / total
+    out["cpu_share_worker"] = (cpu(system.pids("worker")) - cpu0["worker"]) / elapsed
+    out["orders"] = total
+    out["queue_peak"] = peak[0]
+    out["elapsed"] = elapsed
+    out["rate"] = total / elapsed
+    out["share"] = out["rate"] / out["ceiling"]
+    out["rss_web"] = rss.peak["web"]
+    out["rss_worker"] = rss.peak["worker"]
+    out["rss_samples"] = rss.samples
+    # duplicates: shop orders per marketplace order id beyond the first, in every shop
+    out["duplicates"] = system.shops.get("/_bench/duplicates").json()["duplicates"]
+    stats = system.bol.get("/_sandbox/stats").json()
+    out["bol_429"] = stats.get("rate_limited", 0)
+    return out
+
