@@ -8,6 +8,8 @@ earlier attempt took effect.
 from __future__ import annotations
 
 import random
+import ssl
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -21,6 +23,21 @@ T = TypeVar("T")
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
+_ssl_context: ssl.SSLContext | None = None
+_ssl_lock = threading.Lock()
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client of the process. httpx builds a new one per
+    client otherwise (the CA bundle loaded again: ~0.8 MB and ~15 ms of CPU each), and a worker
+    holds a client per seller account and per shop."""
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context()
+        return _ssl_context
+
+
 def make_client(base_url: str, *, timeout: float | httpx.Timeout | None = None,
                 transport: httpx.BaseTransport | None = None, headers: dict | None = None) -> httpx.Client:
     return httpx.Client(
@@ -29,6 +46,7 @@ def make_client(base_url: str, *, timeout: float | httpx.Timeout | None = None,
         transport=transport,
         headers=headers or {},
         follow_redirects=False,
+        verify=shared_ssl_context(),
     )
 
 

@@ -38,24 +38,8 @@ def shop_url(base: str, index: int) -> str:
     return f"{base}/shop-{index}"
 
 
-class _SharedClientHttpx:
-    """Stands in for the `httpx` module inside sandbox.woocommerce.delivery: the sandbox sends each
-    webhook with httpx.post(), which builds a new client (an SSL context: ~15 ms of CPU) per
-    delivery. A real WordPress sends through PHP's curl at no such cost, so here all shops share one
-    thread-safe client (keep-alive off: one connection per delivery, as WordPress does)."""
-
-    def __init__(self):
-        import httpx
-        self.HTTPError = httpx.HTTPError
-        self._client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), verify=False)
-
-    def post(self, url, **kwargs):
-        return self._client.post(url, **kwargs)
-
-
 def build(port: int, shops: int, latency_ms: int):
-    from sandbox.woocommerce import create_app, delivery
-    delivery.httpx = _SharedClientHttpx()
+    from sandbox.woocommerce import create_app
     from sandbox.woocommerce.models import meta_get
     from sandbox.woocommerce.state import WooState
 

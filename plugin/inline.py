@@ -25,6 +25,9 @@ class InlineQueue:
             return
         self._pending.append((name, arg))
 
+    def backlog(self) -> int:
+        return len(self._pending)
+
     def poll_connection(self, connection_id: int) -> None:
         self._add("poll_connection", connection_id)
 

@@ -162,6 +162,14 @@ class HueyQueue:
         else:
             task(arg)
 
+    def backlog(self) -> int:
+        """Jobs waiting to start (not the scheduled ones): what a lost-job sweep would queue behind."""
+        try:
+            return huey.pending_count()
+        except Exception as exc:  # noqa: BLE001 - the storage is down: sweep as usual
+            log.warning("queue length unknown: %s", exc)
+            return 0
+
     def poll_connection(self, connection_id: int) -> None:
         self._send(poll_connection_task, connection_id)
 

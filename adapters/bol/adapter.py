@@ -34,6 +34,7 @@ RETURN_EVENT_TYPE = "HANDLE_RETURN_ITEM"
 
 # A runaway-pagination guard: 500 pages of 50 is far more open orders than any seller has.
 MAX_ORDER_PAGES = 500
+ORDER_PAGE_SIZE = 50     # GET /retailer/orders: "a page size of 50 items" (retailer-v10 spec)
 # How many pages of process statuses to scan for an earlier write (newest first, 50 a page).
 MAX_PROCESS_PAGES = 5
 # Offers (v11): 100 a page (the maximum `page-size`), at most 50 EANs a call (ports.find_offers),
@@ -89,15 +90,15 @@ class BolMarketplace:
 
     # ------------------------------------------------------------------ orders
     def list_open_orders(self) -> Iterator[OrderSummary]:
-        """Open FBR orders, page by page until bol returns an empty page. FBB orders are shipped
-        by bol itself and never listed here."""
+        """Open FBR orders, page by page until a page is not full (bol pages by 50). FBB orders are
+        shipped by bol itself and never listed here."""
         for page in range(1, MAX_ORDER_PAGES + 1):
             payload = self.client.get("/retailer/orders",
                                       params={"status": "OPEN", "fulfilment-method": "FBR", "page": page})
             summaries = mapping.order_summaries(payload)
-            if not summaries:
-                return
             yield from summaries
+            if len(summaries) < ORDER_PAGE_SIZE:   # the last page: asking for the next one costs a call
+                return
         log.warning("bol %s: stopped listing open orders after %d pages", self.client.client_id, MAX_ORDER_PAGES)
 
     def get_order(self, external_id: str) -> MarketplaceOrder:

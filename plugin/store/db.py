@@ -34,7 +34,10 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True)
+    # A consumer runs 16 job threads and a gunicorn worker 8: a pool of 5 + 5 left threads waiting
+    # for a connection. 10 + 10 a process keeps 2 web + 2 worker processes under PostgreSQL's
+    # default max_connections (100).
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
 class Database:

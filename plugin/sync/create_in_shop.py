@@ -24,6 +24,7 @@ from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active, shop_refused_keys
 from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft
 from plugin.sync.retry import retry_delay, should_retry
+from plugin.sync.shop_settings import shop_settings
 from plugin.sync.sync_stock import stock_moved_for_lines
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def create_in_shop(ctx: SyncContext, order_id: int) -> str:
             created = shop.create_order(draft)
     except AdapterError as exc:
         return _failed(ctx, binding.id, order_id, exc, attempts)
-    if _created(ctx, binding.id, order_id, created, adopted):
+    if _created(ctx, binding.id, order_id, created, adopted) and shop_settings(shop_row).get("stock_sync"):
         # the shop took the lines off its stock (no product webhook follows that): the offers'
         # values are computed again (the units are no longer reserved by us, they are gone there)
         stock_moved_for_lines(ctx, shop_row.id, [(line.ean, line.sku) for line in draft.lines], "order in shop")

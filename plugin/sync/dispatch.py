@@ -5,6 +5,7 @@ never lost work, because the rows themselves are the queue of record."""
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,8 @@ from plugin.store.orders import OPEN_CANCELLATION
 from plugin.sync.context import SyncContext
 from plugin.sync.purge import purge_if_due
 from plugin.sync.shop_settings import with_defaults
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +36,11 @@ class Dispatched:
     cancellations: int = 0
     returns_polls: int = 0
     returns: int = 0
+    skipped_sweeps: int = 0      # the queue's length when the lost-job sweeps held back
+
+
+# More jobs than this waiting: the open rows' jobs are in the queue, not lost (see dispatch).
+SWEEP_BACKLOG = 2000
 
 
 def first_poll_at(ctx: SyncContext, interval: int):
@@ -71,41 +79,55 @@ def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatche
             if _claim_poll(s, models.Shop, shop_id, now, interval):
                 ctx.queue.poll_shop(shop_id)
                 out.shops += 1
-        free = lambda model: or_(model.lease_until.is_(None), model.lease_until < now)  # noqa: E731
-        due = lambda model: or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)  # noqa: E731
-        for order_id in s.scalars(
-                select(models.Binding.order_id)
-                .join(models.Shop, models.Shop.id == models.Binding.shop_id)
-                .where(models.Binding.state.in_(("new", "creating")), free(models.Binding), due(models.Binding),
-                       models.Binding.updated_at <= stale, active)):
-            ctx.queue.create_in_shop(order_id)
-            out.creations += 1
-        for shipment_id in s.scalars(
-                select(models.Shipment.id)
-                .join(models.Order, models.Order.id == models.Shipment.order_id)
-                .join(models.Shop, models.Shop.id == models.Order.shop_id)
-                .where(models.Shipment.state.in_(("pending", "sending")), free(models.Shipment),
-                       due(models.Shipment), models.Shipment.updated_at <= stale, active)):
-            ctx.queue.push_shipment(shipment_id)
-            out.shipments += 1
-        for shipment_id in s.scalars(
-                select(models.Shipment.id)
-                .join(models.Order, models.Order.id == models.Shipment.order_id)
-                .join(models.Shop, models.Shop.id == models.Order.shop_id)
-                .where(models.Shipment.state == "submitted", models.Shipment.updated_at <= stale, active)):
-            ctx.queue.follow_shipment(shipment_id)
-            out.follows += 1
-        for delivery_id in s.scalars(
-                select(models.WebhookDelivery.id)
-                .join(models.Shop, models.Shop.id == models.WebhookDelivery.shop_id)
-                .where(models.WebhookDelivery.processed_at.is_(None), models.WebhookDelivery.received_at <= stale,
-                       active)):
-            ctx.queue.process_delivery(delivery_id)
-            out.deliveries += 1
-        _issue4_sweeps(ctx, s, now, stale, out)
+        _periodic_claims(ctx, s, now, out)
+        backlog = ctx.queue.backlog() or 0
+        if backlog > SWEEP_BACKLOG:
+            # The open rows' jobs are most likely still in the queue, not lost: sweeping now would
+            # queue every one of them again at each heartbeat (tens of thousands under an import
+            # burst, all to find nothing to do). The sweeps resume once the queue has drained.
+            log.info("heartbeat: %d jobs waiting, lost-job sweeps skipped", backlog)
+            out.skipped_sweeps = backlog
+        else:
+            _sweep_lost_jobs(ctx, s, now, stale, active, out)
     ctx.queue.grace_sweep()
     out.purged = purge_if_due(ctx)
     return out
+
+
+def _sweep_lost_jobs(ctx: SyncContext, s, now, stale, active, out: Dispatched) -> None:
+    """Work the rows say is still open, whose job is older than `stale`: queued again."""
+    free = lambda model: or_(model.lease_until.is_(None), model.lease_until < now)  # noqa: E731
+    due = lambda model: or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)  # noqa: E731
+    for order_id in s.scalars(
+            select(models.Binding.order_id)
+            .join(models.Shop, models.Shop.id == models.Binding.shop_id)
+            .where(models.Binding.state.in_(("new", "creating")), free(models.Binding), due(models.Binding),
+                   models.Binding.updated_at <= stale, active)):
+        ctx.queue.create_in_shop(order_id)
+        out.creations += 1
+    for shipment_id in s.scalars(
+            select(models.Shipment.id)
+            .join(models.Order, models.Order.id == models.Shipment.order_id)
+            .join(models.Shop, models.Shop.id == models.Order.shop_id)
+            .where(models.Shipment.state.in_(("pending", "sending")), free(models.Shipment),
+                   due(models.Shipment), models.Shipment.updated_at <= stale, active)):
+        ctx.queue.push_shipment(shipment_id)
+        out.shipments += 1
+    for shipment_id in s.scalars(
+            select(models.Shipment.id)
+            .join(models.Order, models.Order.id == models.Shipment.order_id)
+            .join(models.Shop, models.Shop.id == models.Order.shop_id)
+            .where(models.Shipment.state == "submitted", models.Shipment.updated_at <= stale, active)):
+        ctx.queue.follow_shipment(shipment_id)
+        out.follows += 1
+    for delivery_id in s.scalars(
+            select(models.WebhookDelivery.id)
+            .join(models.Shop, models.Shop.id == models.WebhookDelivery.shop_id)
+            .where(models.WebhookDelivery.processed_at.is_(None), models.WebhookDelivery.received_at <= stale,
+                   active)):
+        ctx.queue.process_delivery(delivery_id)
+        out.deliveries += 1
+    _issue4_sweeps(ctx, s, now, stale, out)
 
 
 def _claim_at(s, column, row_id: int, now, interval: int) -> bool:
@@ -116,9 +138,8 @@ def _claim_at(s, column, row_id: int, now, interval: int) -> bool:
                      .execution_options(synchronize_session=False)).rowcount == 1
 
 
-def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
-    """Stock reconciles and returns polls that are due, and stock, cancellation and return work
-    the rows say is still open (a lost job is never lost work)."""
+def _periodic_claims(ctx: SyncContext, s, now, out: Dispatched) -> None:
+    """Stock reconciles and returns polls that are due, each claimed by compare-and-set."""
     c = models.Connection
     active = models.Shop.status == "active"
     for conn_id, settings, reconcile_at, returns_at in s.execute(
@@ -137,6 +158,13 @@ def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
                 s, c.returns_poll_at, conn_id, now, int(settings.get("returns_poll_seconds", 3600))):
             ctx.queue.poll_returns(conn_id)
             out.returns_polls += 1
+
+
+def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
+    """Stock, cancellation and return work the rows say is still open (a lost job is never lost
+    work)."""
+    c = models.Connection
+    active = models.Shop.status == "active"
     su = models.StockUpdate
     for (conn_id,) in s.execute(
             select(su.connection_id).distinct()

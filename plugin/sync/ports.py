@@ -336,6 +336,9 @@ class Enqueuer(Protocol):
     """How use cases ask for follow-up work; jobs.py implements it with Huey. Every call is
     a hint: the dispatcher's sweeps find the same work in the database if a job is lost."""
 
+    def backlog(self) -> int:
+        """How many jobs wait to start: the sweeps hold back while the queue is long."""
+
     def poll_connection(self, connection_id: int) -> None: ...
 
     def poll_shop(self, shop_id: int) -> None: ...

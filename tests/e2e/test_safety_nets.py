@@ -61,6 +61,25 @@ def test_lost_jobs_are_found_by_the_sweep(stack):
     assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 1
 
 
+def test_the_sweeps_hold_back_while_the_queue_is_long(stack):
+    """Under an import burst the open rows' jobs are still queued, not lost: the heartbeat must
+    not queue every one of them again (it did: 30,000 jobs for 10,000 orders). Once the queue
+    is short, a row whose job is gone is swept as before."""
+    from plugin.sync.dispatch import SWEEP_BACKLOG, dispatch
+    from plugin.sync.import_orders import import_order
+    stack.connect()
+    [ext] = stack.seed(1)
+    queue = InlineQueue()
+    lost = dataclasses.replace(stack.ctx, queue=queue)
+    import_order(lost, stack.connection_id, ext)              # stored `new`; its create job is never run
+    for i in range(SWEEP_BACKLOG + 1):                        # a long queue of other work
+        queue.poll_shop(i)
+    long_queue = dispatch(lost, stale_after=0)
+    assert long_queue.creations == 0 and long_queue.skipped_sweeps > SWEEP_BACKLOG
+    short_queue = dispatch(dataclasses.replace(stack.ctx, queue=InlineQueue()), stale_after=0)
+    assert (short_queue.creations, short_queue.skipped_sweeps) == (1, 0)
+
+
 def test_due_connections_are_polled_once_per_interval(stack):
     from plugin.sync.dispatch import dispatch
     stack.connect(poll_seconds=300)
