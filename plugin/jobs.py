@@ -9,7 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
 
 from adapters.errors import AdapterError
 from plugin.config import Settings
@@ -21,16 +21,23 @@ log = logging.getLogger(__name__)
 HUEY_NAME = os.environ.get("ORDERBRIDGE_HUEY_NAME", "orderbridge")
 
 
-def make_huey(settings: Settings) -> Huey:
+def make_huey(settings: Settings, name: str | None = None) -> Huey:
+    name = name or HUEY_NAME
     if settings.redis_url:
-        # blocking=True: a consumer waits on BRPOP, so a new job starts in milliseconds
-        return RedisHuey(HUEY_NAME, url=settings.redis_url, blocking=True, read_timeout=1, results=False)
+        # A priority queue (a sorted set), so shop-side changes jump an import burst's backlog;
+        # blocking=True: a consumer waits on the pop, so a new job starts in milliseconds.
+        return PriorityRedisHuey(name, url=settings.redis_url, blocking=True, read_timeout=1, results=False)
     Path(settings.huey_path).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(HUEY_NAME, filename=str(settings.huey_path), timeout=30, results=False,
+    return SqliteHuey(name, filename=str(settings.huey_path), timeout=30, results=False,
                       immediate=os.environ.get("ORDERBRIDGE_HUEY_IMMEDIATE") == "1")
 
 
 huey = make_huey(Settings.from_env())
+
+# Job priorities (higher runs first; the rest 0): what the merchant did in the shop reaches the
+# marketplace in seconds even behind a burst of imports, polls and reconciles.
+URGENT = 20      # a webhook to apply, a shipment or a cancellation to push
+SOON = 10        # creating an order in the shop, following a process, stock and return pushes
 
 
 def _ctx():
@@ -75,31 +82,31 @@ def poll_shop_task(shop_id: int):
         log.warning("poll of shop %s failed: %s", shop_id, exc)
 
 
-@huey.task()
+@huey.task(priority=SOON)
 def create_in_shop_task(order_id: int):
     from plugin.sync.create_in_shop import create_in_shop
     return create_in_shop(_ctx(), order_id)
 
 
-@huey.task()
+@huey.task(priority=URGENT)
 def push_shipment_task(shipment_id: int):
     from plugin.sync.push_shipment import push_shipment
     return push_shipment(_ctx(), shipment_id)
 
 
-@huey.task()
+@huey.task(priority=SOON)
 def follow_shipment_task(shipment_id: int):
     from plugin.sync.push_shipment import follow_shipment
     return follow_shipment(_ctx(), shipment_id)
 
 
-@huey.task()
+@huey.task(priority=URGENT)
 def process_delivery_task(delivery_id: int):
     from plugin.sync.process_delivery import process_delivery
     return process_delivery(_ctx(), delivery_id)
 
 
-@huey.task()
+@huey.task(priority=SOON)
 def push_stock_task(connection_id: int):
     from plugin.sync.sync_stock import push_stock
     return push_stock(_ctx(), connection_id)
@@ -114,7 +121,7 @@ def reconcile_stock_task(connection_id: int):
         log.warning("stock reconcile of connection %s failed: %s", connection_id, exc)
 
 
-@huey.task()
+@huey.task(priority=URGENT)
 def push_cancellation_task(cancellation_id: int):
     from plugin.sync.cancellations import push_cancellation
     return push_cancellation(_ctx(), cancellation_id)
@@ -129,19 +136,19 @@ def poll_returns_task(connection_id: int):
         log.warning("returns poll of connection %s failed: %s", connection_id, exc)
 
 
-@huey.task()
+@huey.task(priority=SOON)
 def push_return_task(return_id: int):
     from plugin.sync.returns import push_return
     return push_return(_ctx(), return_id)
 
 
-@huey.task()
+@huey.task(priority=SOON)
 def grace_sweep_task():
     from plugin.sync.grace_sweep import grace_sweep
     return len(grace_sweep(_ctx()))
 
 
-@huey.task()
+@huey.task(priority=SOON)
 def dispatch_task():
     from plugin.sync.dispatch import dispatch
     return dispatch(_ctx()).__dict__

@@ -226,12 +226,8 @@ def _caller_context(cleanup: _Cleanup):
 
 def _huey_for(settings):
     """The Huey the launched workers consume (same storage and queue name as plugin.jobs makes)."""
-    from huey import RedisHuey, SqliteHuey
-    name = os.environ.get("ORDERBRIDGE_HUEY_NAME", "orderbridge")
-    if settings.redis_url:
-        return RedisHuey(name, url=settings.redis_url, blocking=True, read_timeout=1, results=False)
-    Path(settings.huey_path).parent.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=str(settings.huey_path), timeout=30, results=False)
+    from plugin.jobs import make_huey
+    return make_huey(settings, os.environ.get("ORDERBRIDGE_HUEY_NAME", "orderbridge"))
 
 
 class _Cleanup:
