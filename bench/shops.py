@@ -20,14 +20,12 @@ interpreter, which is what the benchmark's ceiling measures.
 from __future__ import annotations
 
 import argparse
-import signal
 from collections import Counter
 
 from flask import Flask, jsonify, request
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import make_server
 
-from sandbox.serving import QuietHandler
+from sandbox.serving import run_until_stopped
 
 
 def shop_keys(index: int) -> tuple[str, str]:
@@ -99,21 +97,12 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0)
     args = parser.parse_args()
     app, states = build(args.port, args.shops, args.latency_ms)
-    server = make_server("127.0.0.1", args.port, app, threaded=True, request_handler=QuietHandler)
-    print(f"bench shops: {args.shops} WooCommerce sandbox shops on http://127.0.0.1:{args.port}/shop-<i>",
-          flush=True)
 
-    def _stop(*_):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    def close_shops():
         for state in states:
             state.close()
+    run_until_stopped(app, "127.0.0.1", args.port, f"bench shops: {args.shops} WooCommerce sandbox shops on "
+                      "{url}/shop-<i>", on_exit=close_shops, quiet=True)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import httpx
 
 from bench.shops import shop_keys, shop_url
 from plugin.demo.processes import free_port
+from plugin.demo.stack import Stack
 
 FAR = timedelta(days=7)
 
@@ -153,15 +154,8 @@ class System:
                                    models.PollCursor.last_success_at >= since))
 
 
-def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+# the stack's poll-until-true (raises AssertionError with what it waited for)
+wait_for = Stack.wait_for
 
 
 @contextmanager

@@ -36,11 +36,11 @@ def stop_server(server: BaseWSGIServer, thread: threading.Thread, timeout: float
     thread.join(timeout)
 
 
-def run_until_stopped(app: Flask, host: str, port: int, banner: str, *, on_exit=None) -> None:
+def run_until_stopped(app, host: str, port: int, banner: str, *, on_exit=None, quiet: bool = False) -> None:
     """Serve in the foreground until Ctrl-C or SIGTERM (how `orderbridge run` stops its children).
     `banner` may use {url}; it is printed once the port is known."""
     import signal
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler if quiet else None)
     print(banner.format(url=f"http://{host}:{server.server_port}"), flush=True)
 
     def _stop(*_):

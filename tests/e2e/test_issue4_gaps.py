@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from adapters.errors import AdapterError, AuthError, RateLimited, Transient
+from adapters.errors import AuthError, RateLimited, Transient
 from plugin.demo.stack import SELLER
 from plugin.store import models
 from plugin.sync.apply_shop_change import apply_shop_order

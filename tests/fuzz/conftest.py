@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import BACKEND, _TMP
+from tests.conftest import _TMP, BACKEND
 
 SHOP_KEYS = ("ck_fuzz" + "1" * 33, "cs_fuzz" + "2" * 33)
 SELLER = ("fuzz-seller", "fuzz-seller-secret-" + "3" * 20)
