@@ -40,7 +40,7 @@ from plugin.store.orders import OPEN_CANCELLATION, to_domain, write_back
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import CancelItems, ProcessResult
-from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
+from plugin.sync.process_follow import FIRST_FOLLOW, follow_leased
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 
@@ -413,19 +413,9 @@ def _follow(ctx: SyncContext, cancellation_id: int) -> str:
         marketplace = ctx.adapters.marketplace(s.get(models.Connection, c.order.connection_id))
         process_id = c.process_id
         elapsed = (ctx.clock() - (c.sent_at or c.created_at)).total_seconds()
-    try:
-        result = read_process(marketplace, process_id)
-    except AdapterError as exc:
-        with ctx.db.session() as s:
-            _release(s, cancellation_id, last_error=str(exc)[:2000])
-        raise
-    if not result.done:
-        delay = follow_delay(elapsed)
-        with ctx.db.session() as s:
-            _release(s, cancellation_id)
-        ctx.queue.push_cancellation(cancellation_id, delay=delay)
-        return "pending"
-    return _finish(ctx, cancellation_id, result)
+    result = follow_leased(ctx, models.Cancellation, cancellation_id, marketplace, process_id, elapsed,
+                           ctx.queue.push_cancellation)
+    return "pending" if result is None else _finish(ctx, cancellation_id, result)
 
 
 def _confirmed(s: Session, order: models.Order, line_ids, reason: str) -> None:

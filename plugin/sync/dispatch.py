@@ -96,8 +96,12 @@ def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatche
 
 def _sweep_lost_jobs(ctx: SyncContext, s, now, stale, active, out: Dispatched) -> None:
     """Work the rows say is still open, whose job is older than `stale`: queued again."""
-    free = lambda model: or_(model.lease_until.is_(None), model.lease_until < now)  # noqa: E731
-    due = lambda model: or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)  # noqa: E731
+    def free(model):      # no worker holds it
+        return or_(model.lease_until.is_(None), model.lease_until < now)
+
+    def due(model):       # its backoff, if any, is over
+        return or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now)
+
     for order_id in s.scalars(
             select(models.Binding.order_id)
             .join(models.Shop, models.Shop.id == models.Binding.shop_id)
@@ -127,7 +131,7 @@ def _sweep_lost_jobs(ctx: SyncContext, s, now, stale, active, out: Dispatched) -
                    active)):
         ctx.queue.process_delivery(delivery_id)
         out.deliveries += 1
-    _issue4_sweeps(ctx, s, now, stale, out)
+    _sweep_stock_cancellations_returns(ctx, s, now, stale, free, due, out)
 
 
 def _claim_at(s, column, row_id: int, now, interval: int) -> bool:
@@ -160,7 +164,7 @@ def _periodic_claims(ctx: SyncContext, s, now, out: Dispatched) -> None:
             out.returns_polls += 1
 
 
-def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
+def _sweep_stock_cancellations_returns(ctx: SyncContext, s, now, stale, free, due, out: Dispatched) -> None:
     """Stock, cancellation and return work the rows say is still open (a lost job is never lost
     work)."""
     c = models.Connection
@@ -170,8 +174,7 @@ def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
             select(su.connection_id).distinct()
             .join(c, c.id == su.connection_id)
             .join(models.Shop, models.Shop.id == c.shop_id)
-            .where(su.state.in_(("pending", "sending")), su.updated_at <= stale, active, c.enabled.is_(True),
-                   or_(su.next_attempt_at.is_(None), su.next_attempt_at <= now),
+            .where(su.state.in_(("pending", "sending")), su.updated_at <= stale, active, c.enabled.is_(True), due(su),
                    or_(c.stock_lease_until.is_(None), c.stock_lease_until < now),
                    or_(c.stock_paused_until.is_(None), c.stock_paused_until <= now))):
         ctx.queue.push_stock(conn_id)
@@ -181,9 +184,7 @@ def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
             select(ca.id)
             .join(models.Order, models.Order.id == ca.order_id)
             .join(models.Shop, models.Shop.id == models.Order.shop_id)
-            .where(ca.state.in_(OPEN_CANCELLATION), ca.updated_at <= stale, active,
-                   or_(ca.lease_until.is_(None), ca.lease_until < now),
-                   or_(ca.next_attempt_at.is_(None), ca.next_attempt_at <= now))):
+            .where(ca.state.in_(OPEN_CANCELLATION), ca.updated_at <= stale, active, free(ca), due(ca))):
         ctx.queue.push_cancellation(cancellation_id)
         out.cancellations += 1
     r = models.Return
@@ -191,9 +192,7 @@ def _issue4_sweeps(ctx: SyncContext, s, now, stale, out: Dispatched) -> None:
             select(r.id)
             .join(models.Shop, models.Shop.id == r.shop_id)
             .where(or_(r.shop_state.in_(("pending", "sending")), r.handle_state.in_(("pending", "sending", "submitted"))),
-                   r.updated_at <= stale, active,
-                   or_(r.lease_until.is_(None), r.lease_until < now),
-                   or_(r.next_attempt_at.is_(None), r.next_attempt_at <= now))):
+                   r.updated_at <= stale, active, free(r), due(r))):
         ctx.queue.push_return(return_id)
         out.returns += 1
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.errors import AdapterError
 from plugin.store import models, timeline
 from plugin.store.billing import record_usage
-from plugin.store.cursors import cursor_for
+from plugin.store.cursors import poll_failed, poll_succeeded
 from plugin.sync.cancellations import buyer_requests
 from plugin.sync.connect import account_ref
 from plugin.sync.context import SyncContext
@@ -68,10 +68,7 @@ def import_orders(ctx: SyncContext, connection_id: int) -> ImportResult:
         result.checked.append(external_id)
         ctx.queue.import_order(connection_id, external_id)
     with ctx.db.session() as s:
-        cursor = cursor_for(s, stream)
-        cursor.cursor_at = started
-        cursor.last_success_at = ctx.clock()
-        cursor.last_error = None
+        poll_succeeded(s, stream, started, ctx.clock())
         conn = s.get(models.Connection, connection_id)
         conn.last_error = None
         # A successful poll is what makes the seller account billable this month.
@@ -211,7 +208,7 @@ def _address(address) -> dict:
 
 def _record_poll_error(ctx: SyncContext, connection_id: int, stream: str, exc: Exception) -> None:
     with ctx.db.session() as s:
-        cursor_for(s, stream).last_error = str(exc)[:2000]
+        poll_failed(s, stream, str(exc))
         conn = s.get(models.Connection, connection_id)
         if conn is not None:
             conn.last_error = str(exc)[:2000]

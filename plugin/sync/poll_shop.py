@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from adapters.errors import AdapterError, AuthError
 from plugin.store import models
-from plugin.store.cursors import cursor_for
+from plugin.store.cursors import cursor_for, poll_failed, poll_succeeded
 from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_refused_keys
@@ -49,15 +49,12 @@ def poll_shop(ctx: SyncContext, shop_id: int) -> dict:
         # cursor stays where it was, so the first poll after the re-install misses nothing.
         reason = shop_refused_keys(ctx, shop_id, exc)
         with ctx.db.session() as s:
-            cursor_for(s, stream).last_error = reason
+            poll_failed(s, stream, reason)
         return {"shop disconnected": 1}
     except AdapterError as exc:
         with ctx.db.session() as s:
-            cursor_for(s, stream).last_error = str(exc)[:2000]
+            poll_failed(s, stream, str(exc))
         raise
     with ctx.db.session() as s:
-        cursor = cursor_for(s, stream)
-        cursor.cursor_at = started
-        cursor.last_success_at = ctx.clock()
-        cursor.last_error = None
+        poll_succeeded(s, stream, started, ctx.clock())
     return counts

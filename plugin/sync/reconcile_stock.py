@@ -17,7 +17,7 @@ from sqlalchemy import select
 from adapters.errors import AdapterError
 from plugin.domain import sellable
 from plugin.store import models
-from plugin.store.cursors import cursor_for
+from plugin.store.cursors import poll_failed, poll_succeeded
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_active
 from plugin.sync.dispatch import periodic_failed, periodic_succeeded
@@ -70,7 +70,7 @@ def reconcile_stock(ctx: SyncContext, connection_id: int) -> Reconciled:
         products = list(shop_port.all_products())
     except AdapterError as exc:
         with ctx.db.session() as s:
-            cursor_for(s, stream).last_error = str(exc)[:2000]
+            poll_failed(s, stream, str(exc))
         periodic_failed(ctx, connection_id, "stock", exc)   # sooner than the interval when retryable
         raise
     out.products = len(products)
@@ -97,10 +97,7 @@ def reconcile_stock(ctx: SyncContext, connection_id: int) -> Reconciled:
                 elif offer.stock == desired and link.stock_status in ("pending", "skipped", "error") and not _open(s, link):
                     link.stock_status = "sent" if link.last_sent_at else "in_sync"
     with ctx.db.session() as s:
-        cursor = cursor_for(s, stream)
-        cursor.cursor_at = started
-        cursor.last_success_at = ctx.clock()
-        cursor.last_error = None
+        poll_succeeded(s, stream, started, ctx.clock())
     periodic_succeeded(ctx, connection_id, "stock")
     if out.queued:
         ctx.queue.push_stock(connection_id)

@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
 from plugin.domain import DomainError, Return, ReturnState
 from plugin.store import models, timeline
-from plugin.store.cursors import cursor_for
+from plugin.store.cursors import poll_failed, poll_succeeded
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.dispatch import periodic_failed, periodic_succeeded
 from plugin.sync.ports import ProcessResult, RefundLine, ReturnHandling
-from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
+from plugin.sync.process_follow import FIRST_FOLLOW, follow_leased
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 
@@ -68,7 +68,7 @@ def poll_returns(ctx: SyncContext, connection_id: int) -> dict:
         open_returns = list(marketplace.list_returns(handled=False))
     except AdapterError as exc:
         with ctx.db.session() as s:
-            cursor_for(s, stream).last_error = str(exc)[:2000]
+            poll_failed(s, stream, str(exc))
         periodic_failed(ctx, connection_id, "returns", exc)   # sooner than the hour when retryable
         raise
     counts = {"open": len(open_returns), "new": 0, "handled elsewhere": 0}
@@ -111,14 +111,11 @@ def poll_returns(ctx: SyncContext, connection_id: int) -> dict:
             counts["handled elsewhere"] = _handled_elsewhere(ctx, marketplace, name, gone)
         except AdapterError as exc:
             with ctx.db.session() as s:
-                cursor_for(s, stream).last_error = str(exc)[:2000]
+                poll_failed(s, stream, str(exc))
             periodic_failed(ctx, connection_id, "returns", exc)
             raise
     with ctx.db.session() as s:
-        cursor = cursor_for(s, stream)
-        cursor.cursor_at = started
-        cursor.last_success_at = ctx.clock()
-        cursor.last_error = None
+        poll_succeeded(s, stream, started, ctx.clock())
     periodic_succeeded(ctx, connection_id, "returns")
     for return_id in new_ids:
         ctx.queue.push_return(return_id)
@@ -466,19 +463,8 @@ def _follow(ctx: SyncContext, return_id: int) -> str:
         marketplace = ctx.adapters.marketplace(s.get(models.Connection, r.connection_id))
         process_id = r.process_id
         elapsed = (ctx.clock() - (r.sent_at or r.created_at)).total_seconds()
-    try:
-        result = read_process(marketplace, process_id)
-    except AdapterError as exc:
-        with ctx.db.session() as s:
-            _release(s, return_id, last_error=str(exc)[:2000])
-        raise
-    if not result.done:
-        delay = follow_delay(elapsed)
-        with ctx.db.session() as s:
-            _release(s, return_id)
-        ctx.queue.push_return(return_id, delay=delay)
-        return "pending"
-    return _finish(ctx, return_id, result)
+    result = follow_leased(ctx, models.Return, return_id, marketplace, process_id, elapsed, ctx.queue.push_return)
+    return "pending" if result is None else _finish(ctx, return_id, result)
 
 
 def _finish(ctx: SyncContext, return_id: int, result: ProcessResult, adopted=None) -> str:
