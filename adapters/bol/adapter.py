@@ -300,7 +300,7 @@ class BolMarketplace:
 
     def find_return_process(self, handling: ReturnHandling) -> ProcessResult | None:
         """After an unknown outcome: the newest HANDLE_RETURN_ITEM process of this rma id that did
-        not fail (not part of the port; bol keys these processes by rma id)."""
+        not fail (bol keys these processes by rma id)."""
         return self._newest_active_process(str(handling.rma_id), RETURN_EVENT_TYPE)
 
     # ------------------------------------------------------------------ health

@@ -194,6 +194,10 @@ class MarketplacePort(Protocol):
     def handle_return(self, handling: ReturnHandling) -> ProcessResult:
         """Tell the marketplace how a returned line was handled. Raises Transient when unknown."""
 
+    def find_return_process(self, handling: ReturnHandling) -> ProcessResult | None:
+        """After an unknown outcome: the process an earlier handle_return of this return started
+        (excluding failed ones), so a retry is a lookup of one return, not a scan of them all."""
+
 
 # ---------------------------------------------------------------- shop side
 @dataclass(frozen=True)

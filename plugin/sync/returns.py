@@ -13,8 +13,9 @@ Shop -> marketplace: the merchant handles the return in the shop by refunding th
 order's refunds). The marketplace is then told once: handle_return with the shop's
 return_handling_result and the quantity refunded (at most what was returned), followed to its
 process status. Refunded quantities are consumed (two returns of one line never share one refunded
-unit); a refund without lines handles open returns only when that is unambiguous. `sending` is committed before the call; after a lost answer the job first asks
-the marketplace for handled returns (list_returns(handled=True)) and adopts the handling it finds.
+unit); a refund without lines handles open returns only when that is unambiguous. `sending` is
+committed before the call; after a lost answer the job first looks up the process an earlier call
+started for this return (find_return_process) and follows that one instead of sending again.
 A return handled on the marketplace directly leaves the open list: the poll records its result.
 """
 
@@ -430,7 +431,7 @@ def _handle(ctx: SyncContext, return_id: int) -> str:
     found = None
     try:
         if may_exist:   # an earlier call may have reached the marketplace: look before sending again
-            found = next((x for x in marketplace.list_returns(handled=True) if x.rma_id == request.rma_id), None)
+            found = marketplace.find_return_process(request)
     except AdapterError as exc:
         return _failed(ctx, return_id, exc, attempts, step="handle")
     if found is None:
@@ -438,8 +439,8 @@ def _handle(ctx: SyncContext, return_id: int) -> str:
             result = marketplace.handle_return(request)
         except AdapterError as exc:
             return _failed(ctx, return_id, exc, attempts, step="handle", not_sent=isinstance(exc, REFUSALS))
-    if found is not None:
-        return _finish(ctx, return_id, ProcessResult("", "SUCCESS"), adopted=found)
+    else:
+        result = found      # followed like our own call's process
     with ctx.db.session() as s:
         moved = s.execute(update(models.Return)
                           .where(models.Return.id == return_id, models.Return.handle_state == "sending")
@@ -448,8 +449,9 @@ def _handle(ctx: SyncContext, return_id: int) -> str:
                           .execution_options(synchronize_session=False)).rowcount
         r = s.get(models.Return, return_id)
         if moved and r.order_id:
-            timeline.record(s, r.order_id, "call", f"{marketplace.name}: return {r.rma_id} handled as "
-                                                   f"{request.handling_result}, quantity {request.quantity_returned}, "
+            what = ("was already handled by an earlier attempt" if found is not None else "handled") + \
+                f" as {request.handling_result}, quantity {request.quantity_returned}"
+            timeline.record(s, r.order_id, "call", f"{marketplace.name}: return {r.rma_id} {what}, "
                                                    f"process {result.process_id}")
     if result.done:
         return _finish(ctx, return_id, result)
@@ -467,7 +469,7 @@ def _follow(ctx: SyncContext, return_id: int) -> str:
     return "pending" if result is None else _finish(ctx, return_id, result)
 
 
-def _finish(ctx: SyncContext, return_id: int, result: ProcessResult, adopted=None) -> str:
+def _finish(ctx: SyncContext, return_id: int, result: ProcessResult) -> str:
     now = ctx.clock()
     ok = result.status == "SUCCESS"
     with ctx.db.session() as s:
@@ -487,10 +489,7 @@ def _finish(ctx: SyncContext, return_id: int, result: ProcessResult, adopted=Non
         r = s.get(models.Return, return_id)
         if r.order_id is None:
             return "success" if ok else "failed"
-        if adopted is not None:
-            timeline.record(s, r.order_id, "call", f"marketplace: return {r.rma_id} was already handled "
-                                                   f"({adopted.handling_result}): an earlier attempt reached it")
-        elif ok:
+        if ok:
             timeline.record(s, r.order_id, "call", f"marketplace confirmed the handling of return {r.rma_id} "
                                                    f"(process {result.process_id}: SUCCESS)")
         else:
