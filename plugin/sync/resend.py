@@ -110,7 +110,7 @@ def _resend(ctx: SyncContext, shop_id: int, order_id: int) -> _Job:
             write_back(order, domain)
             timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}; nothing left to redo")
             return _Job("", order.id, 0, f"back to {outcome.status.value}: nothing needed to be sent again")
-        return _issue4_work(ctx, s, order, now) or _push_now(ctx, s, order, binding, shipment, now)
+        return _cancellation_or_return_waiting(ctx, s, order, now) or _push_now(ctx, s, order, binding, shipment, now)
 
 
 def _horizon(ctx: SyncContext, last_change: datetime | None, now: datetime) -> datetime | None:
@@ -232,7 +232,7 @@ def _push_now(ctx, s: Session, order: models.Order, binding: models.Binding | No
 
 
 # ---------------------------------------------------------------- cancellations, returns, stock (issue 4)
-def _issue4_work(ctx, s: Session, order: models.Order, now: datetime) -> _Job | None:
+def _cancellation_or_return_waiting(ctx, s: Session, order: models.Order, now: datetime) -> _Job | None:
     """A cancellation waiting on a retry, a return whose handling failed or waits on a retry: the
     first found, moved by compare-and-set; None when there is none."""
     c = s.scalar(select(models.Cancellation)
