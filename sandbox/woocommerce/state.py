@@ -31,7 +31,7 @@ class WooState:
                  enforce_safe_urls: bool = False, accept_basic_over_http: bool = True,
                  require_https_callback: bool = False, auth_callback_timeout: float = 10.0,
                  admin_user: str = "admin", admin_password: str = "admin",
-                 wc_version: str = "9.8.5", wp_version: str = "6.5.5"):
+                 wc_version: str = "9.8.5", wp_version: str = "6.5.5", hpos: bool | None = None):
         self.lock = threading.RLock()
         self.rng = random.Random(seed)
         self.faults = FaultConfig()
@@ -69,6 +69,10 @@ class WooState:
         self.auth_salt = secrets.token_hex(32)
         self.wc_version = wc_version
         self.wp_version = wp_version
+        # High-Performance Order Storage: orders in their own tables, the default for new shops
+        # since WooCommerce 8.2 (older shops keep posts storage unless the merchant switches).
+        # Changes what the admin's actions fire (trashing from the list, see orders.py).
+        self.hpos = self.wc_at_least("8.2") if hpos is None else hpos
 
         self.keys: dict[str, ApiKey] = {}
         self.orders: dict[int, Order] = {}
