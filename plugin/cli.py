@@ -80,7 +80,9 @@ def serve(host: str, port: int) -> None:
               help="Threads; the jobs wait on HTTP, so many threads per core are fine.")
 def worker(workers: int) -> None:
     """Run a Huey consumer (any number of them, on any number of hosts)."""
+    from plugin.config import Settings, warn_if_public_url_insecure
     from plugin.jobs import make_consumer
+    warn_if_public_url_insecure(Settings.from_env())
     make_consumer(workers).run()
 
 
@@ -89,10 +91,12 @@ def worker(workers: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="0 picks a free port.")
 @click.option("--latency-ms", default=0, type=click.IntRange(0, 60000), help="Added to every answer.")
-def sandbox(which: str, host: str, port: int, latency_ms: int) -> None:
+@click.option("--allow-http-callbacks", is_flag=True,
+              help="WooCommerce sandbox: accept a plain-http install callback (real shops refuse it).")
+def sandbox(which: str, host: str, port: int, latency_ms: int, allow_http_callbacks: bool) -> None:
     """Run a sandbox marketplace or shop server (test and demo only)."""
     from plugin.demo.sandboxes import run_forever
-    run_forever(which, host, port, latency_ms)
+    run_forever(which, host, port, latency_ms, allow_http_callbacks=allow_http_callbacks)
 
 
 # ---------------------------------------------------------------- set-up

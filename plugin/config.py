@@ -108,3 +108,23 @@ class Settings:
         )
         values.update(overrides)
         return cls(**values)
+
+
+def public_url_problem(settings: Settings) -> str | None:
+    """Why no real shop can install orderbridge at this public URL, or None. WooCommerce's wc-auth
+    refuses any callback_url that does not start with https:// ("The callback_url needs to be
+    over SSL"), and the merchant would land on that error with no word from us. Development runs
+    (the sandbox shop on plain-http loopback) are exempt."""
+    if settings.env == "development" or settings.public_url.lower().startswith("https://"):
+        return None
+    return (f"ORDERBRIDGE_PUBLIC_URL is {settings.public_url}, not https: WooCommerce refuses to install "
+            "an app whose callback is not https (\"The callback_url needs to be over SSL\"); set "
+            "ORDERBRIDGE_PUBLIC_URL to the https address of orderbridge (e.g. behind a TLS proxy)")
+
+
+def warn_if_public_url_insecure(settings: Settings) -> None:
+    """At start-up of a web or worker process: say it once in the log, before a merchant finds out."""
+    problem = public_url_problem(settings)
+    if problem:
+        import logging
+        logging.getLogger("orderbridge").warning("%s", problem)

@@ -166,7 +166,8 @@ def running_stack(*, workers: int = 8, bol_state=None, woo_state=None, **setting
     reset_database(settings.database_url)
     huey.flush()
     bol_state = bol_state or BolState(seed=1, process_delay=0.2)
-    woo_state = woo_state or WooState()
+    # the app is served over plain http on loopback: the dev switch real shops do not have
+    woo_state = woo_state or WooState(require_https_callback=False)
     bol_server, bol_thread = serve_bol("127.0.0.1", 0, bol_state)
     woo_server, woo_thread = serve_woo("127.0.0.1", 0, woo_state)
     ctx = build_context(settings, HueyQueue())

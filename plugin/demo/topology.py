@@ -117,8 +117,9 @@ def launched(topology: str = "embedded", *, var_dir: Path, latency_ms: int = 0, 
         upgrade(run_env["DATABASE_URL"])
         v = ("-v",) if verbose else ()
         group.start("sandbox-bol", "sandbox", "bol", "--port", str(port["bol"]), "--latency-ms", str(latency_ms))
+        # The demo's web app speaks plain http on loopback, which a real shop's wc-auth refuses.
         group.start("sandbox-woocommerce", "sandbox", "woocommerce", "--port", str(port["woocommerce"]),
-                    "--latency-ms", str(latency_ms))
+                    "--latency-ms", str(latency_ms), "--allow-http-callbacks")
         if topology == "prod":
             group.start_argv("web", [sys.executable, "-m", "gunicorn", "--workers", str(web_workers),
                                      "--worker-class", "gthread", "--threads", str(GUNICORN_THREADS),

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from plugin.config import Settings
+from plugin.config import Settings, warn_if_public_url_insecure
 
 # Machines talk to these: they get JSON errors. Everything else is a page for a person.
 JSON_PREFIXES = ("/webhooks/", "/install/callback", "/healthz")
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, context=None) -> Flask:
     from plugin.web import security
 
     settings = settings or Settings.from_env()
+    warn_if_public_url_insecure(settings)
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config["MAX_CONTENT_LENGTH"] = settings.webhook_max_bytes
     app.config["ORDERBRIDGE"] = settings

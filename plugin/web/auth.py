@@ -26,6 +26,7 @@ from flask import (
 )
 from marshmallow import ValidationError
 
+from plugin.config import public_url_problem
 from plugin.schemas import first_error
 from plugin.sync.install import InstallError, accept_callback, redeem, start_grant
 from plugin.web import security, tokens
@@ -75,6 +76,16 @@ def signout():
 
 def _to_shop(purpose: str, store_url: str):
     ctx = _ctx()
+    # The shop's wc-auth would refuse our plain-http callback on its own error page; say what to
+    # fix here instead, before anything is stored or the merchant is sent away.
+    problem = public_url_problem(ctx.settings)
+    if problem:
+        log.warning("%s refused: %s", purpose, problem)
+        message = ("orderbridge cannot be installed from this address: its public URL "
+                   f"(ORDERBRIDGE_PUBLIC_URL = {ctx.settings.public_url}) is not https, and WooCommerce only "
+                   "sends its keys to an https address. Ask whoever runs orderbridge to set "
+                   "ORDERBRIDGE_PUBLIC_URL to its https address.")
+        return render_template("signin.html", store_url=store_url, error=message, mode=purpose), 409
     try:
         nonce, url = start_grant(ctx, purpose, store_url)
     except InstallError as exc:

@@ -18,12 +18,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--site-url", help="the shop's home URL (default http://HOST:PORT)")
     parser.add_argument("--key", help="register this consumer key at start")
     parser.add_argument("--secret", help="its consumer secret")
+    parser.add_argument("--allow-http-callbacks", action="store_true",
+                        help="accept a plain-http wc-auth callback_url (real WooCommerce never does)")
     args = parser.parse_args(argv)
 
     site_url = args.site_url
     if not site_url and args.host not in ("0.0.0.0", "::"):
         site_url = f"http://{args.host}:{args.port}"
-    state = WooState(seed=args.seed, site_url=site_url)
+    state = WooState(seed=args.seed, site_url=site_url, require_https_callback=not args.allow_http_callbacks)
     if args.key and args.secret:
         state.add_key(args.key, args.secret)
     run_until_stopped(create_app(state), args.host, args.port,

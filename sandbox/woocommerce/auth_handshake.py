@@ -6,8 +6,9 @@ Facts mirrored:
   be non-empty ("Missing parameter %s"); scope is read|write|read_write ("Invalid scope %s");
   return_url and callback_url are urldecode()d once more, get "https://" put in front when they
   have no "://", and must pass FILTER_VALIDATE_URL ("The %s is not a valid URL"); callback_url
-  must start with https:// ("The callback_url needs to be over SSL"; sandbox: only when
-  `state.require_https_callback`). Any failure is wp_die("Error: <message>.", 401).
+  must start with https://, compared case-insensitively (stripos), "The callback_url needs to
+  be over SSL"; the sandbox too unless `state.require_https_callback` is turned off for a
+  plain-http dev run). Any failure is wp_die("Error: <message>.", 401).
 - The key: consumer key "ck_" + 40 hex, secret "cs_" + 40 hex, description
   "<app name, trimmed to 170> - API (<Y-m-d H:i:s UTC>)", the scope as permissions, owned by the
   logged-in user. The callback gets JSON {key_id, user_id, consumer_key, consumer_secret,

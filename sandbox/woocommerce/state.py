@@ -29,7 +29,7 @@ class WooState:
                  delivery_timeout: float = 5.0, ping_timeout: float = 5.0,
                  max_delivery_failures: int = 5, unique_delivery_ids: bool = False,
                  enforce_safe_urls: bool = False, accept_basic_over_http: bool = True,
-                 require_https_callback: bool = False, auth_callback_timeout: float = 10.0,
+                 require_https_callback: bool = True, auth_callback_timeout: float = 10.0,
                  admin_user: str = "admin", admin_password: str = "admin",
                  wc_version: str = "9.8.5", wp_version: str = "6.5.5", hpos: bool | None = None):
         self.lock = threading.RLock()
@@ -55,9 +55,11 @@ class WooState:
         # told to be strict.
         self.accept_basic_over_http = accept_basic_over_http
         # wc-auth (app authorization, routes_auth.py). WooCommerce refuses a callback_url that
-        # is not https ("The callback_url needs to be over SSL"); the sandbox speaks http, so it
-        # allows http callbacks unless told to be strict. The key POST to the callback waits up
-        # to 60 s in WooCommerce; short here so a dead receiver never hangs a test.
+        # does not start with https:// ("The callback_url needs to be over SSL"), with no setting
+        # to turn that off; so does the sandbox unless told otherwise (`make run`, tests on
+        # plain-http loopback: --allow-http-callbacks / require_https_callback=False). The key
+        # POST to the callback waits up to 60 s in WooCommerce; short here so a dead receiver
+        # never hangs a test.
         self.require_https_callback = require_https_callback
         self.auth_callback_timeout = auth_callback_timeout
         # The one WordPress user (ID 1, an administrator) who can log in and approve apps.

@@ -23,11 +23,12 @@ try:  # same import dance as test_woocommerce_contract.py: reuse the fixtures, d
     from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
         CONSUMER_KEY,
         receiver,
+        running_sandbox,
         woo_sandbox,
         woo_shop,
     )
 except ImportError:  # pragma: no cover
-    from conftest_woocommerce import CONSUMER_KEY, receiver, woo_sandbox, woo_shop  # noqa: F401
+    from conftest_woocommerce import CONSUMER_KEY, receiver, running_sandbox, woo_sandbox, woo_shop  # noqa: F401
 
 APP = "orderbridge"
 USER_ID = "shop-7"
@@ -56,7 +57,9 @@ class App:
 
 
 @pytest.fixture
-def app_side():
+def app_side(woo_sandbox):
+    # This receiver is plain http on loopback, which a real shop refuses: the sandbox's dev switch.
+    woo_sandbox.state.require_https_callback = False
     side = App()
     flask_app = Flask("wc-auth-callback")
 
@@ -257,12 +260,13 @@ def test_unknown_route_and_access_granted_need_a_login_and_the_nonce(woo_sandbox
     assert app_side.received == [] and len(woo_sandbox.state.keys) == 1
 
 
-def test_http_callback_is_refused_when_https_is_required(woo_sandbox, app_side, browser):
-    woo_sandbox.state.require_https_callback = True
-    refused = browser.get(_start(woo_sandbox, app_side))
-    assert refused.status_code == 401 and "Error: The callback_url needs to be over SSL." in refused.text
-    allowed = browser.get(_start(woo_sandbox, app_side, callback_url="https://app.example/callback"))
-    assert allowed.status_code == 302
+def test_http_callback_is_refused_as_woocommerce_does_by_default(app_side, browser):
+    with running_sandbox() as strict:                    # the sandbox's default, as every real shop
+        refused = browser.get(_start(strict, app_side))
+        assert refused.status_code == 401 and "Error: The callback_url needs to be over SSL." in refused.text
+        upper = browser.get(_start(strict, app_side, callback_url="HTTPS://app.example/callback"))
+        assert upper.status_code == 302                  # stripos(): the scheme's case does not matter
+
 
 
 def test_failed_callback_deletes_the_key_and_shows_an_error(woo_sandbox, app_side, browser):
