@@ -64,6 +64,7 @@ from .mapping import (
 )
 
 PER_PAGE = 100                      # the REST API's maximum
+SKU_CHUNK = 50                      # SKUs per GET /products?sku= (a short query string)
 REF_LOOKBACK = timedelta(minutes=1)  # shop clock vs. ours when searching by creation date
 REFUND_MARKER_KEY = "_orderbridge_return"   # refund meta: the return a refund record of ours is for
 REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"   # wc_create_refund() said no
@@ -221,6 +222,50 @@ class WooCommerceShop:
         response = self._read(lambda: self._client.get(f"products/{int(product_id)}"))
         return self._product(response.data, f"GET products/{product_id}")
 
+    def find_products(self, *, eans: tuple[str, ...] = (), skus: tuple[str, ...] = ()) -> list[ShopProduct]:
+        """The products and variations (any stock setting) of these SKUs and these EANs.
+
+        SKUs: GET /products?sku=a,b,c (comma-separated, both 7.8 and 9.9 take a list), SKU_CHUNK
+        at a time; with `sku` WooCommerce searches variations too. EANs: no GET /products
+        argument filters on `global_unique_id` or on a meta key (neither capture has one), so
+        the products are read page by page, then the variations (one listing on 10.3+, else per
+        variable product), until every EAN is found."""
+        found: dict[int, ShopProduct] = {}
+        wanted_skus = list(dict.fromkeys(s.strip() for s in skus if s and s.strip()))
+        for i in range(0, len(wanted_skus), SKU_CHUNK):
+            chunk = wanted_skus[i:i + SKU_CHUNK]
+            for raw in self._pages("products", {"sku": ",".join(chunk), "orderby": "id", "order": "asc"}):
+                product = self._product(raw, "GET products")
+                if product.sku in chunk and not is_variable(raw):
+                    found.setdefault(product.id, product)
+        wanted_eans = {e.strip() for e in eans if e and e.strip()}
+        if wanted_eans:
+            found.update({p.id: p for p in self._products_of_eans(wanted_eans)})
+        return list(found.values())
+
+    def _products_of_eans(self, eans: set[str]) -> Iterator[ShopProduct]:
+        missing = set(eans)
+        variable: list[int] = []
+        for raw in self._pages("products", {"orderby": "id", "order": "asc"}):
+            if is_variable(raw):
+                variable.append(int(raw["id"]))
+                continue
+            product = self._product(raw, "GET products")
+            if product.ean in missing:
+                missing.discard(product.ean)
+                yield product
+            if not missing:
+                return
+        if not variable:
+            return
+        for raw in self._variations({"orderby": "id", "order": "asc"}, parents=variable):
+            product = self._product(raw, "GET variations")
+            if product.ean in missing:
+                missing.discard(product.ean)
+                yield product
+            if not missing:
+                return
+
     def products_modified_after(self, since: datetime) -> Iterator[ShopProduct]:
         """Every product and variation modified at or after `since` (a second early, as for
         orders: WooCommerce keeps whole seconds and `modified_after` is exclusive)."""
@@ -281,28 +326,31 @@ class WooCommerceShop:
         return self._global_variations
 
     # ------------------------------------------------------------------ webhooks
-    def ensure_webhooks(self, delivery_url: str, secret: str, topics: tuple[str, ...]) -> list[int]:
-        """One webhook per topic to `delivery_url`: keep an active one, re-activate a paused or
-        disabled one (sending our secret again, since WooCommerce never returns it), else create
-        one. Returns the ids in `topics` order.
+    def ensure_webhooks(self, delivery_url: str, secret: str, topics: tuple[str, ...], *,
+                        fresh: bool = False) -> list[int]:
+        """One active webhook per topic to `delivery_url`: keep an active one, else create one and
+        delete the paused or disabled ones it replaces. `fresh`: replace even an active one.
+        Returns the ids in `topics` order.
 
-        Note: WooCommerce does not reset a webhook's failure count when it is re-activated, so a
-        re-activated webhook is disabled again by its next failure until one delivery succeeds."""
+        Never re-activated: WooCommerce keeps a webhook's failure count across PUT status=active
+        (only a successful delivery resets it) and disables it at the first failure while the
+        count is above 5, so a re-activated webhook would be one failure from disabled again. A
+        new one starts at 0. It is created before the old one is deleted, so the topic is never
+        left without a webhook (a delivery may then arrive twice, which the receiver dedupes)."""
         existing = self._webhooks_to(delivery_url)
         ids: list[int] = []
         for topic in topics:
             same = sorted((w for w in existing if w.get("topic") == topic), key=lambda w: w["id"])
             active = [w for w in same if w.get("status") == "active"]
-            if active:
+            if active and not fresh:
                 ids.append(active[0]["id"])
-            elif same:
-                updated = self._client.put(f"webhooks/{same[0]['id']}", {"status": "active", "secret": secret})
-                ids.append(self._id(updated, "PUT webhooks"))
-            else:
-                created = self._client.post("webhooks", {
-                    "name": f"orderbridge {topic}", "topic": topic, "delivery_url": delivery_url,
-                    "secret": secret, "status": "active"})
-                ids.append(self._id(created, "POST webhooks"))
+                continue
+            created = self._client.post("webhooks", {
+                "name": f"orderbridge {topic}", "topic": topic, "delivery_url": delivery_url,
+                "secret": secret, "status": "active"})
+            ids.append(self._id(created, "POST webhooks"))
+            for old in same:
+                self._delete_webhook(old["id"])
         return ids
 
     def webhooks_for(self, delivery_url: str) -> list[dict]:
@@ -314,14 +362,15 @@ class WooCommerceShop:
     def remove_webhooks(self, delivery_url: str) -> int:
         """Delete every webhook delivering to `delivery_url` (force=true: webhooks cannot be
         trashed). Returns how many were deleted; one already gone (404) is not counted."""
-        removed = 0
-        for webhook in self._webhooks_to(delivery_url):
-            try:
-                self._client.delete(f"webhooks/{int(webhook['id'])}", {"force": True})
-            except NotFound:
-                continue
-            removed += 1
-        return removed
+        return sum(self._delete_webhook(webhook["id"]) for webhook in self._webhooks_to(delivery_url))
+
+    def _delete_webhook(self, webhook_id) -> bool:
+        """DELETE with force=true (webhooks cannot be trashed); False if it was already gone."""
+        try:
+            self._client.delete(f"webhooks/{int(webhook_id)}", {"force": True})
+        except NotFound:
+            return False
+        return True
 
     def check(self) -> None:
         """Cheap authenticated read; AuthError on bad or revoked keys."""

@@ -2,9 +2,27 @@
 
 Facts about WooCommerce this relies on:
 - A new line item must name a product by `sku`, `product_id` or `variation_id`, or the whole
-  order is refused (400 woocommerce_rest_required_product_reference). An sku that matches no
-  product is fine: the line is stored without a product, with the name and total we send. So
-  every line carries an sku: the seller's own reference, else the EAN, else our line id.
+  order is refused (400 woocommerce_rest_required_product_reference). The sku wins over the ids
+  (WC_REST_Orders_V2_Controller::get_product_id: sku, else product_id, else variation_id), and
+  an sku or id that matches no product is fine: the line is stored with product_id 0 and the
+  name and total we send (prepare_line_items sets the product only `if ( $product && ...)`), and
+  WooCommerce takes no stock off for it. So a line whose product was found (the shop's own
+  matching rule: EAN/GTIN, an EAN meta key or SKU) is sent with its product_id (a variation:
+  variation_id, WC_Order_Item_Product::set_product() then stores the parent as product_id) and
+  no sku; any other line carries an sku: the seller's own reference, else the EAN, else our
+  line id.
+- Line item meta is shown to the merchant: the order screen (admin/meta-boxes/views/
+  html-order-item-meta.php) lists $item->get_all_formatted_meta_data( '' ), which leaves out
+  only the keys in the `woocommerce_hidden_order_itemmeta` filter (_qty, _product_id,
+  _reduced_stock, ...); a leading underscore does not hide a line item meta there. Order meta
+  with a leading underscore is protected (is_protected_meta), so WordPress's Custom Fields box
+  leaves it out. So our marketplace line ids are order meta `_orderbridge_lines` (a JSON list of
+  {line, product, sku, quantity} in the order the lines were sent), matched back to the line
+  items by position and product; orders created before that carry them as line meta
+  `_orderbridge_line_id`, which is still read.
+- The order screen says "Payment via %s" with the gateway's title when payment_method is a
+  registered gateway, else the raw payment_method (admin/meta-boxes/class-wc-meta-box-order-
+  data.php): both fields are the marketplace's name ("bol.com").
 - Money fields are JSON strings ("12.50"); WordPress refuses numbers there.
 - `created_via` is read-only: WooCommerce records "rest-api" whatever we send. We send
   "orderbridge" anyway; our own marker is the `_orderbridge_ref` meta.
@@ -18,8 +36,9 @@ Facts about WooCommerce this relies on:
   item_id is the order's line item id (older entries carry only `product`, the product or
   variation id) and qty the quantity shipped (a string or a number). PHP may store each
   element as an object or an array; JSON shows both the same way.
-- Line items keep their own meta in the REST answer (`_orderbridge_line_id`, and WooCommerce's
-  `_reduced_stock` / `_restock_refunded_items`). A variation line has product_id = the parent
+- Line items keep their own meta in the REST answer (WooCommerce's `_reduced_stock` /
+  `_restock_refunded_items`; `_orderbridge_line_id` on orders we created before
+  `_orderbridge_lines`). A variation line has product_id = the parent
   and variation_id = the variation, whose stock it moved.
 - Refunds (WC_REST_Order_Refunds_Controller, wc_create_refund): POST amount (a string),
   reason, line_items [{id, quantity, refund_total, refund_tax}], api_refund and api_restock --
@@ -35,6 +54,7 @@ Facts about WooCommerce this relies on:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -51,13 +71,15 @@ from plugin.sync.ports import (
     ShopRefund,
     TrackedLine,
     Tracking,
+    marketplace_title,
 )
 
 REF_KEY = "_orderbridge_ref"
 REFUNDED_ITEM_KEY = "_refunded_item_id"
 MARKETPLACE_KEY = "_orderbridge_marketplace"
 EXTERNAL_ID_KEY = "_orderbridge_external_id"
-LINE_ID_KEY = "_orderbridge_line_id"
+LINE_ID_KEY = "_orderbridge_line_id"      # line meta: read only (orders created before LINES_KEY)
+LINES_KEY = "_orderbridge_lines"          # order meta: our marketplace lines, in the order sent
 TRACKING_ITEMS_KEY = "_wc_shipment_tracking_items"
 CREATED_VIA = "orderbridge"
 
@@ -70,22 +92,34 @@ class UnexpectedPayload(ValueError):
 # ---------------------------------------------------------------------------- draft -> WooCommerce
 def draft_to_wc(draft: ShopOrderDraft) -> dict:
     billing_address = draft.billing or draft.shipping
+    title = draft.marketplace_title or marketplace_title(draft.marketplace)
+    line_items = [line_to_wc(line, draft.product_of(i)) for i, line in enumerate(draft.lines)]
     return {
         "status": draft.status,
         "set_paid": True,                       # paid at the marketplace
         "created_via": CREATED_VIA,
-        "payment_method": "orderbridge",
-        "payment_method_title": draft.marketplace,
+        "payment_method": title,                # no such gateway: the screen shows this value
+        "payment_method_title": title,
         "customer_note": draft.note,
         "billing": address_to_wc(billing_address, with_email=True),
         "shipping": address_to_wc(draft.shipping, with_email=False),
-        "line_items": [line_to_wc(line) for line in draft.lines],
+        "line_items": line_items,
         "meta_data": [
             {"key": REF_KEY, "value": draft.ref},
             {"key": MARKETPLACE_KEY, "value": draft.marketplace},
             {"key": EXTERNAL_ID_KEY, "value": draft.external_id},
+            {"key": LINES_KEY, "value": lines_meta(draft.lines, line_items)},
         ],
     }
+
+
+def lines_meta(lines: Iterable[OrderLine], line_items: Iterable[Mapping]) -> str:
+    """`_orderbridge_lines`: one entry per line sent, in that order. A JSON string (WooCommerce
+    slashes string meta before storing it, so it comes back as sent)."""
+    return json.dumps([{"line": line.external_line_id,
+                        "product": item.get("variation_id") or item.get("product_id") or None,
+                        "sku": item.get("sku") or None, "quantity": line.quantity}
+                       for line, item in zip(lines, line_items, strict=True)], separators=(",", ":"))
 
 
 def address_line(address: Address) -> str:
@@ -112,16 +146,19 @@ def address_to_wc(address: Address, *, with_email: bool) -> dict:
     return data
 
 
-def line_to_wc(line: OrderLine) -> dict:
+def line_to_wc(line: OrderLine, product: ShopProduct | None = None) -> dict:
+    """A new line item: its product by id when it was found, else by sku (no sku with an id:
+    WooCommerce would look the sku up instead). No meta of ours: the merchant would see it."""
     total = format_money(line.unit_price * line.quantity)
-    return {
-        "sku": line.sku or line.ean or line.external_line_id,
-        "name": line.title,
-        "quantity": line.quantity,
-        "subtotal": total,
-        "total": total,
-        "meta_data": [{"key": LINE_ID_KEY, "value": line.external_line_id}],
-    }
+    item: dict[str, Any] = {}
+    if product is not None and product.parent_id:
+        item.update(product_id=product.parent_id, variation_id=product.id)
+    elif product is not None:
+        item["product_id"] = product.id
+    else:
+        item["sku"] = line.sku or line.ean or line.external_line_id
+    item.update(name=line.title, quantity=line.quantity, subtotal=total, total=total)
+    return item
 
 
 def format_money(value: Decimal) -> str:
@@ -201,13 +238,14 @@ def tracking_from_wc(data: Mapping, tracking_meta_keys: Iterable[str] = ()) -> t
 
 def tracked_lines(order: Mapping, products_list: Any) -> tuple[TrackedLine, ...]:
     """AST's `products_list` -> the lines it ships, each resolved to our marketplace line id
-    through the line item's `_orderbridge_line_id` meta (by item_id, else by product id).
+    through our_line_ids (by item_id, else by product id).
     An absent or empty list is (): the entry is for the order as a whole."""
     if isinstance(products_list, Mapping):
         products_list = list(products_list.values())
     if not isinstance(products_list, list):
         return ()
     line_items = [li for li in order.get("line_items") or () if isinstance(li, Mapping) and _is_id(li.get("id"))]
+    ours = our_line_ids(order)
     out = []
     for entry in products_list:
         if not isinstance(entry, Mapping):
@@ -222,14 +260,59 @@ def tracked_lines(order: Mapping, products_list: Any) -> tuple[TrackedLine, ...]
                                                                              _int(li.get("product_id")))), None)
         # an entry naming no line of ours is kept, unresolved: the tracking entry stays one of
         # some lines (never mistaken for "the rest of the order"), it just ships nothing of ours
-        external = meta_value(line, LINE_ID_KEY) if line is not None else None
+        external = ours.get(line["id"]) if line is not None else None
         out.append(TrackedLine(shop_line_id=line["id"] if line is not None else item_id, quantity=quantity,
-                               external_line_id=str(external) if external not in (None, "") else None,
-                               product_id=product))
+                               external_line_id=external, product_id=product))
     return tuple(out)
 
 
 # ---------------------------------------------------------------------------- order lines
+def our_line_ids(order: Mapping) -> dict[int, str]:
+    """Shop line item id -> our marketplace line id, for the lines we created. Each entry of the
+    order meta `_orderbridge_lines` takes the first line item, by id (the order they were sent
+    in), not taken yet that holds the same product (the one we sent; for a line sent by sku:
+    no product, or the product of that sku). Orders created before that meta carry the id in
+    each line's `_orderbridge_line_id` meta. Line items added later by the merchant, or an entry
+    whose line was deleted, match nothing."""
+    items = sorted((li for li in order.get("line_items") or () if isinstance(li, Mapping) and _is_id(li.get("id"))),
+                   key=lambda li: li["id"])
+    out: dict[int, str] = {}
+    for item in items:
+        external = meta_value(item, LINE_ID_KEY)
+        if external not in (None, "") and isinstance(external, str | int) and not isinstance(external, bool):
+            out[item["id"]] = str(external)
+    free = [item for item in items if item["id"] not in out]
+    for entry in _lines_entries(meta_value(order, LINES_KEY)):
+        match = next((item for item in free if _holds(item, entry)), None)
+        if match is not None:
+            free.remove(match)
+            out[match["id"]] = entry["line"]
+    return out
+
+
+def _lines_entries(value: Any) -> list[dict]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    if not isinstance(value, list):
+        return []
+    entries = []
+    for entry in value:
+        if isinstance(entry, Mapping) and isinstance(entry.get("line"), str | int) and str(entry["line"]).strip():
+            entries.append({"line": str(entry["line"]), "product": _int(entry.get("product")) or None,
+                            "sku": str(entry.get("sku") or "")})
+    return entries
+
+
+def _holds(item: Mapping, entry: Mapping) -> bool:
+    product = _int(item.get("variation_id")) or _int(item.get("product_id"))
+    if entry["product"]:
+        return product == entry["product"]
+    return not product or bool(entry["sku"]) and str(item.get("sku") or "") == entry["sku"]
+
+
 # WordPress ids are BIGINT UNSIGNED; ours are signed BIGINT columns, so anything beyond is not an id
 # we could ever have stored (and would fail the query instead of finding nothing).
 MAX_ID = 2**63 - 1
@@ -268,15 +351,15 @@ def wc_to_shop_order_lines(data: Any) -> list[ShopOrderLine]:
     """The line items of an order. product_id is the product whose stock the line moved: the
     variation when there is one."""
     order = _require_object(data, "order")
+    ours = our_line_ids(order)
     lines = []
     for item in order.get("line_items") or ():
         if not isinstance(item, Mapping) or not _is_id(item.get("id")):
             continue
-        external = meta_value(item, LINE_ID_KEY)
         product = _int(item.get("variation_id")) or _int(item.get("product_id"))
         lines.append(ShopOrderLine(
             id=item["id"],
-            external_line_id=str(external) if external not in (None, "") else None,
+            external_line_id=ours.get(item["id"]),
             product_id=product or None,
             quantity=_int(item.get("quantity")),
             total=to_decimal(item.get("total")),

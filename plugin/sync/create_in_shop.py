@@ -10,6 +10,7 @@ one worker at a time is between "look up" and "create".
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import timedelta
 from decimal import Decimal
@@ -22,7 +23,8 @@ from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active, shop_refused_keys
-from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft
+from plugin.sync.line_products import find_line_products, linked_products, unlinked_note
+from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft, marketplace_title
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 from plugin.sync.sync_stock import stock_moved_for_lines
@@ -62,19 +64,30 @@ def create_in_shop(ctx: SyncContext, order_id: int) -> str:
         shop_row = s.get(models.Shop, order.shop_id)
         conn = s.get(models.Connection, order.connection_id)
         draft = _draft(order, conn, shop_row, ref)
+        match_by = shop_settings(shop_row).get("stock_match_by", "ean")
+        known = linked_products(s, conn.id, draft.lines, match_by)
         shop = ctx.adapters.shop(shop_row)
     # committed: the binding says `creating` before any request leaves
     try:
         created = shop.find_order_by_ref(ref, first_attempt_at - LOOKUP_MARGIN) if may_exist else None
         adopted = created is not None
         if created is None:
+            # each line names its product, or the shop takes no stock off for it
+            products = find_line_products(shop, draft.lines, match_by, known)
+            draft = dataclasses.replace(draft, line_products=tuple(products))
             created = shop.create_order(draft)
     except AdapterError as exc:
         return _failed(ctx, binding.id, order_id, exc, attempts)
-    if _created(ctx, binding.id, order_id, created, adopted) and shop_settings(shop_row).get("stock_sync"):
+    if not _created(ctx, binding.id, order_id, created, adopted, draft):
+        return "adopted" if adopted else "created"
+    if shop_settings(shop_row).get("stock_sync"):
         # the shop took the lines off its stock (no product webhook follows that): the offers'
-        # values are computed again (the units are no longer reserved by us, they are gone there)
-        stock_moved_for_lines(ctx, shop_row.id, [(line.ean, line.sku) for line in draft.lines], "order in shop")
+        # values are computed again (the units are no longer reserved by us, they are gone there);
+        # a line's product is also named by its own EAN/SKU (it may match the link's key where
+        # the line's does not)
+        moved = [(line.ean, line.sku) for line in draft.lines]
+        moved += [(p.ean, p.sku) for p in draft.line_products if p is not None]
+        stock_moved_for_lines(ctx, shop_row.id, moved, "order in shop")
     return "adopted" if adopted else "created"
 
 
@@ -89,13 +102,15 @@ def _draft(order: models.Order, conn: models.Connection, shop: models.Shop, ref:
     )
     settings = shop.settings or {}
     return ShopOrderDraft(
-        ref=ref, marketplace=conn.marketplace, external_id=order.external_id,
+        ref=ref, marketplace=conn.marketplace, marketplace_title=marketplace_title(conn.marketplace),
+        external_id=order.external_id,
         status=settings.get("new_order_status", "processing"), lines=lines, shipping=shipping, billing=billing,
         note=f"{settings.get('order_prefix', '')}{conn.marketplace} order {order.external_id}".strip(),
     )
 
 
-def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrder, adopted: bool) -> bool:
+def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrder, adopted: bool,
+             draft: ShopOrderDraft) -> bool:
     with ctx.db.session() as s:
         moved = s.execute(
             update(models.Binding)
@@ -107,6 +122,10 @@ def _created(ctx: SyncContext, binding_id: int, order_id: int, created: ShopOrde
         if moved:
             how = "found the order an earlier attempt created" if adopted else "created"
             timeline.record(s, order_id, "call", f"shop: {how} as #{created.number} (id {created.id})")
+            if not adopted:
+                for i, line in enumerate(draft.lines):
+                    if draft.product_of(i) is None:
+                        timeline.record(s, order_id, "call", unlinked_note(line), outcome="error")
         return bool(moved)
 
 

@@ -218,6 +218,14 @@ class Tracking:
     line_items: tuple[TrackedLine, ...] = ()
 
 
+# What a merchant calls each marketplace (the shop's order screen shows it as the payment method).
+MARKETPLACE_TITLES = {"bol": "bol.com", "amazon": "Amazon"}
+
+
+def marketplace_title(marketplace: str) -> str:
+    return MARKETPLACE_TITLES.get(marketplace, marketplace)
+
+
 @dataclass(frozen=True)
 class ShopOrderDraft:
     ref: str                    # our marker, written to order meta `_orderbridge_ref`
@@ -228,6 +236,13 @@ class ShopOrderDraft:
     shipping: Address
     billing: Address | None = None
     note: str = ""
+    # The shop's product (or variation) of each line, by position, found by the shop's own
+    # matching rule; None (or a shorter tuple): not found, the line names its product by SKU.
+    line_products: tuple[ShopProduct | None, ...] = ()
+    marketplace_title: str = ""     # "bol.com"; empty: marketplace_title(marketplace)
+
+    def product_of(self, index: int) -> ShopProduct | None:
+        return self.line_products[index] if index < len(self.line_products) else None
 
 
 @dataclass(frozen=True)
@@ -289,8 +304,11 @@ class ShopPort(Protocol):
 
     def orders_modified_after(self, since: datetime) -> Iterator[ShopOrder]: ...
 
-    def ensure_webhooks(self, delivery_url: str, secret: str, topics: tuple[str, ...]) -> list[int]:
-        """Create missing webhooks, re-activate disabled ones; returns their ids."""
+    def ensure_webhooks(self, delivery_url: str, secret: str, topics: tuple[str, ...], *,
+                        fresh: bool = False) -> list[int]:
+        """One active webhook per topic: create missing ones, replace disabled ones by new ones
+        (never re-activated: the shop keeps their failure count); `fresh` replaces all of ours.
+        Returns their ids."""
 
     def webhooks_for(self, delivery_url: str) -> list[dict]:
         """{id, topic, status} of every webhook delivering to `delivery_url`."""
@@ -328,6 +346,12 @@ class ShopPort(Protocol):
     # -- products and stock (issue 4)
     def get_product(self, product_id: int) -> ShopProduct: ...
 
+    def find_products(self, *, eans: tuple[str, ...] = (), skus: tuple[str, ...] = ()) -> list[ShopProduct]:
+        """Products and variations (any stock setting) whose SKU is one of `skus` and those whose
+        EAN is one of `eans` (each EAN's first product; the search stops once all are found).
+        For order lines the offer links cannot place: an SKU look-up is one request, an EAN
+        look-up may read the whole catalogue (WooCommerce cannot filter on the GTIN or meta)."""
+
     def products_modified_after(self, since: datetime) -> Iterator[ShopProduct]:
         """Every product and variation modified at or after `since` (all pages)."""
 
@@ -338,14 +362,16 @@ class ShopPort(Protocol):
 # ---------------------------------------------------------------- the job queue
 class Enqueuer(Protocol):
     """How use cases ask for follow-up work; jobs.py implements it with Huey. Every call is
-    a hint: the dispatcher's sweeps find the same work in the database if a job is lost."""
+    a hint: the dispatcher's sweeps find the same work in the database if a job is lost.
+    `delay`: seconds until the job should start (the heartbeat enqueues a poll due before its
+    next tick to start at its due time)."""
 
     def backlog(self) -> int:
         """How many jobs wait to start: the sweeps hold back while the queue is long."""
 
-    def poll_connection(self, connection_id: int) -> None: ...
+    def poll_connection(self, connection_id: int, delay: float = 0) -> None: ...
 
-    def poll_shop(self, shop_id: int) -> None: ...
+    def poll_shop(self, shop_id: int, delay: float = 0) -> None: ...
 
     def import_order(self, connection_id: int, external_id: str) -> None: ...
 
@@ -361,10 +387,10 @@ class Enqueuer(Protocol):
 
     def push_stock(self, connection_id: int, delay: float = 0) -> None: ...
 
-    def reconcile_stock(self, connection_id: int) -> None: ...
+    def reconcile_stock(self, connection_id: int, delay: float = 0) -> None: ...
 
     def push_cancellation(self, cancellation_id: int, delay: float = 0) -> None: ...
 
-    def poll_returns(self, connection_id: int) -> None: ...
+    def poll_returns(self, connection_id: int, delay: float = 0) -> None: ...
 
     def push_return(self, return_id: int, delay: float = 0) -> None: ...

@@ -208,17 +208,19 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def _product_for(state: WooState, raw: Mapping[str, Any], creating: bool) -> tuple[Product | None, bool]:
-    """WC_REST_Orders_V2_Controller::get_product_id(): sku first, then product_id, then
-    variation_id; on create a line without any of them is refused. An unknown sku or id is not
-    an error: the line is stored without a product."""
+    """WC_REST_Orders_V2_Controller::get_product_id(): sku first (wc_get_product_id_by_sku:
+    products and variations, post_status != 'trash'), then product_id when no variation_id is given,
+    then variation_id; on create a line without any of them is refused. An unknown sku or id is
+    not an error: prepare_line_items() links the product only `if ( $product && ...)`, so the
+    line is stored with product_id 0 and variation_id 0 (and takes no stock)."""
     if raw.get("sku"):
         for product in state.products.values():
-            if product.sku and product.sku == raw["sku"]:
+            if product.sku and product.sku == raw["sku"] and product.status != "trash":
                 return product, True
         return None, True
     ref = raw.get("product_id") if not raw.get("variation_id") else raw.get("variation_id")
     if ref:
-        return state.products.get(int(ref)), True
+        return state.products.get(int(ref)), True     # wc_get_product(): any post status
     if creating:
         raise ApiError(400, "woocommerce_rest_required_product_reference", "Product ID or SKU is required.")
     return None, False
@@ -227,8 +229,9 @@ def _product_for(state: WooState, raw: Mapping[str, Any], creating: bool) -> tup
 def _new_line_item(state: WooState, raw: Mapping[str, Any], index: int) -> LineItem:
     product, _ = _product_for(state, raw, creating=True)
     quantity = int(raw.get("quantity", 1))
+    # product_id / variation_id are set by linking a product only (WC_Order_Item_Product::set_product);
+    # the posted ids themselves are not stored
     item = LineItem(id=state.next_item_id(), name="", quantity=quantity, total=Decimal(0), subtotal=Decimal(0))
-    item.variation_id = int(raw.get("variation_id") or 0)
     if product is not None:
         _link_product(item, product)
         price = _decimal(product.regular_price or "0", "price") * quantity

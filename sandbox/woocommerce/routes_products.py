@@ -49,7 +49,10 @@ def list_products():
     require("list")
     state = get_state()
     with state.lock:
-        items, total, pages, page = query_products(state, request.args, products_only(state), variations=False)
+        # WC_REST_Products_V2_Controller::prepare_objects_query(): with `sku` the query covers
+        # post types product and product_variation, so a variation's SKU is found here too
+        candidates = list(state.products.values()) if request.args.get("sku") else products_only(state)
+        items, total, pages, page = query_products(state, request.args, candidates, variations=False)
         data = [product_to_json(state, p) for p in items]
     return paged(data, total, pages, page, "/wc/v3/products")
 

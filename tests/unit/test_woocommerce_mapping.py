@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -11,10 +12,12 @@ from adapters.woocommerce.mapping import (
     draft_to_wc,
     format_wc_datetime,
     note_to_wc,
+    our_line_ids,
     parse_wc_datetime,
     refund_to_wc,
     refunded_quantities,
     removal_to_wc,
+    tracked_lines,
     tracking_from_wc,
     wc_to_shop_order,
     wc_to_shop_order_lines,
@@ -52,8 +55,13 @@ def test_draft_to_wc_order():
     body = draft_to_wc(make_draft())
     assert body["status"] == "processing" and body["set_paid"] is True
     assert body["created_via"] == "orderbridge" and body["customer_note"] == "Graag na 17:00"
-    assert {m["key"]: m["value"] for m in body["meta_data"]} == {
-        "_orderbridge_ref": "ob-42", "_orderbridge_marketplace": "bol", "_orderbridge_external_id": "A1B2C3"}
+    meta = {m["key"]: m["value"] for m in body["meta_data"]}
+    assert json.loads(meta.pop("_orderbridge_lines")) == [
+        {"line": "L1", "product": None, "sku": "MOK-01", "quantity": 3},
+        {"line": "L2", "product": None, "sku": "8712345678918", "quantity": 1}]
+    assert meta == {"_orderbridge_ref": "ob-42", "_orderbridge_marketplace": "bol", "_orderbridge_external_id": "A1B2C3"}
+    # The shop's order screen says "Payment via <payment_method>" when no gateway has that id
+    assert body["payment_method"] == body["payment_method_title"] == "bol.com"
     assert body["shipping"] == {
         "first_name": "Jan", "last_name": "Jansen", "company": "", "address_1": "Dorpsweg 7 bis",
         "address_2": "2e verdieping", "city": "Ergens", "state": "", "postcode": "9999 ZZ",
@@ -71,12 +79,67 @@ def test_billing_address_when_given():
 
 def test_line_items_match_by_sku_else_ean_and_carry_string_totals():
     first, second = draft_to_wc(make_draft())["line_items"]
-    assert first == {"sku": "MOK-01", "name": "Mok", "quantity": 3, "subtotal": "14.97", "total": "14.97",
-                     "meta_data": [{"key": "_orderbridge_line_id", "value": "L1"}]}
+    assert first == {"sku": "MOK-01", "name": "Mok", "quantity": 3, "subtotal": "14.97", "total": "14.97"}
     # WooCommerce refuses a new line without sku/product_id; an unknown sku is stored as a plain line.
     assert second["sku"] == "8712345678918" and second["total"] == "2.50" and second["name"] == "Schotel"
     no_ids = draft_to_wc(make_draft(lines=(OrderLine("L9", "", "Los", 1, Decimal("1")),)))["line_items"][0]
     assert no_ids["sku"] == "L9"
+
+
+def test_found_products_are_named_by_id_and_no_line_meta_of_ours_is_sent():
+    """A line whose product was found names it by id and sends no sku (WooCommerce looks an sku
+    up first and would store product 0 for an unknown one); a variation by variation_id with
+    its parent as product_id. No line carries meta: WooCommerce's order screen shows every line
+    item meta not in the woocommerce_hidden_order_itemmeta list, underscore or not."""
+    simple = ShopProduct(id=40, parent_id=None, sku="MUG-BLUE", ean="8712345678901", stock=5)
+    variation = ShopProduct(id=52, parent_id=50, sku="", ean="8712345678918", stock=None)
+    body = draft_to_wc(make_draft(line_products=(simple, variation)))
+    first, second = body["line_items"]
+    assert first == {"product_id": 40, "name": "Mok", "quantity": 3, "subtotal": "14.97", "total": "14.97"}
+    assert second == {"product_id": 50, "variation_id": 52, "name": "Schotel", "quantity": 1,
+                      "subtotal": "2.50", "total": "2.50"}
+    assert all("meta_data" not in item for item in body["line_items"])
+    lines = json.loads(next(m["value"] for m in body["meta_data"] if m["key"] == "_orderbridge_lines"))
+    assert lines == [{"line": "L1", "product": 40, "sku": None, "quantity": 3},
+                     {"line": "L2", "product": 52, "sku": None, "quantity": 1}]
+    # a draft with fewer products than lines: the rest go by sku
+    only_first = draft_to_wc(make_draft(line_products=(simple,)))["line_items"]
+    assert only_first[0]["product_id"] == 40 and only_first[1]["sku"] == "8712345678918"
+
+
+def _created(meta_lines, items, extra_meta=()):
+    return {"id": 900, "meta_data": [{"id": 1, "key": "_orderbridge_lines", "value": meta_lines}, *extra_meta],
+            "line_items": items}
+
+
+def test_our_line_ids_come_from_the_order_meta_by_position_and_product():
+    entries = json.dumps([{"line": "L1", "product": 40, "sku": None, "quantity": 2},
+                          {"line": "L2", "product": None, "sku": "REF-2", "quantity": 1},
+                          {"line": "L3", "product": 40, "sku": None, "quantity": 1},
+                          {"line": "L4", "product": None, "sku": "8712", "quantity": 1}])
+    items = [
+        {"id": 11, "product_id": 40, "variation_id": 0, "quantity": 2, "total": "2", "sku": "MUG", "meta_data": []},
+        {"id": 12, "product_id": 60, "variation_id": 0, "quantity": 1, "total": "1", "sku": "REF-2", "meta_data": []},
+        {"id": 13, "product_id": 40, "variation_id": 0, "quantity": 1, "total": "1", "sku": "MUG", "meta_data": []},
+        {"id": 14, "product_id": 0, "variation_id": 0, "quantity": 1, "total": "1", "sku": None, "meta_data": []},
+        # added later by the merchant in wp-admin: not ours
+        {"id": 15, "product_id": 77, "variation_id": 0, "quantity": 1, "total": "1", "sku": "X", "meta_data": []},
+    ]
+    order = _created(entries, items)
+    assert our_line_ids(order) == {11: "L1", 12: "L2", 13: "L3", 14: "L4"}
+    assert [(line.id, line.external_line_id, line.product_id) for line in wc_to_shop_order_lines(order)] == [
+        (11, "L1", 40), (12, "L2", 60), (13, "L3", 40), (14, "L4", None), (15, None, 77)]
+    # a partial shipment (AST products_list) resolves the same way
+    assert [t.external_line_id for t in tracked_lines(order, [{"item_id": 13, "qty": 1}, {"product": 60}])] == [
+        "L3", "L2"]
+    # the meta as a list (a PHP array) reads the same; junk reads as nothing of ours
+    assert our_line_ids(_created(json.loads(entries), items)) == {11: "L1", 12: "L2", 13: "L3", 14: "L4"}
+    assert our_line_ids(_created("{not json", items)) == {}
+    assert our_line_ids(_created([{"line": ""}, "x", {"product": 40}], items)) == {}
+
+
+def test_orders_created_before_the_order_meta_still_read_the_line_meta():
+    assert our_line_ids(ORDER_WITH_LINES) == {31: "2012345678", 32: "2012345679"}
 
 
 @pytest.mark.parametrize(("street", "number", "ext", "expected"), [
