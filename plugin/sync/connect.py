@@ -84,7 +84,10 @@ def register_shop(ctx: SyncContext, data: dict, *, install_webhooks: bool = True
     # and our endpoint must find the shop to answer it.
     if install_webhooks:
         try:
-            port.ensure_webhooks(hook_url, secret, WEBHOOK_TOPICS)
+            # Back after a disconnection: while disconnected we answered the shop's deliveries
+            # 404, and WooCommerce counted each as a failure. New webhooks start at 0.
+            fresh = previous is not None and previous[3] != "active"
+            port.ensure_webhooks(hook_url, secret, WEBHOOK_TOPICS, fresh=fresh)
         except AdapterError as exc:
             _undo(ctx, shop_id, previous)
             raise ConnectError(f"the shop refused the webhook set-up: {exc}") from exc

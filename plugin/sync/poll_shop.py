@@ -1,7 +1,9 @@
 """Use case: the safety net behind webhooks. Every few minutes, read the shop's orders modified
 since the last poll (minus an overlap, so a clock skew or a slow commit loses nothing) and apply
-the ones that are ours; make sure our webhooks exist and are active again (WooCommerce disables a
-webhook after 5 failed deliveries)."""
+the ones that are ours; make sure our webhooks exist and are active (WooCommerce disables a
+webhook at a failed delivery while its failure count is above 5; a disabled one is replaced by a
+new one, never re-activated, since the shop keeps the count and would disable it again at the
+next failure)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Where a shop delivers its webhooks to us, and which topics we subscribe to: one place for
-connect (creates them), poll_shop (re-activates them) and disconnect (removes them)."""
+connect (creates them, anew after a disconnection), poll_shop (replaces disabled ones) and
+disconnect (removes them)."""
 
 from __future__ import annotations
 

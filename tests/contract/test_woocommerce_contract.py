@@ -222,7 +222,7 @@ def test_timeout_is_transient(woo_sandbox):
 
 
 # ---------------------------------------------------------------------------- webhooks
-def test_ensure_webhooks_creates_is_idempotent_and_reenables(woo_sandbox, woo_shop, receiver):
+def test_ensure_webhooks_creates_is_idempotent_and_replaces_a_disabled_one(woo_sandbox, woo_shop, receiver):
     ids = woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS)
     assert len(set(ids)) == 2
     assert woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS) == ids
@@ -230,9 +230,17 @@ def test_ensure_webhooks_creates_is_idempotent_and_reenables(woo_sandbox, woo_sh
 
     client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, allow_private_hosts=True)
     client.put(f"webhooks/{ids[0]}", {"status": "disabled"})
-    assert woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS) == ids
-    assert client.get(f"webhooks/{ids[0]}").data["status"] == "active"
-    assert "secret" not in client.get(f"webhooks/{ids[0]}").data      # WooCommerce never shows it
+    woo_sandbox.state.webhooks[ids[0]].failure_count = 6          # as WooCommerce left it
+    again = woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS)
+    assert again[1] == ids[1] and again[0] not in ids               # a new one, not re-activated
+    assert sorted(woo_sandbox.state.webhooks) == sorted(again)      # the disabled one is deleted
+    assert client.get(f"webhooks/{again[0]}").data["status"] == "active"
+    assert woo_sandbox.state.webhooks[again[0]].failure_count == 0
+    assert woo_sandbox.state.webhooks[again[0]].secret == WEBHOOK_SECRET
+    assert "secret" not in client.get(f"webhooks/{again[0]}").data  # WooCommerce never shows it
+    fresh = woo_shop.ensure_webhooks(receiver.url, WEBHOOK_SECRET, TOPICS, fresh=True)
+    assert not set(fresh) & set(again) and sorted(woo_sandbox.state.webhooks) == sorted(fresh)
+    ids = fresh
 
     other = woo_shop.ensure_webhooks(receiver.url + "-other", WEBHOOK_SECRET, ("order.updated",))
     assert other[0] not in ids
@@ -305,6 +313,13 @@ def test_failed_deliveries_disable_the_webhook_and_a_success_resets_the_count(wo
     assert len(receiver.requests) == sent                # a disabled webhook delivers nothing
     results = [d["success"] for d in woo_sandbox.deliveries()]
     assert results == [True] + [False] * 3 + [True] + [False] * 7
+
+    # PUT status=active keeps the count (only a success resets it): the next failure disables it
+    client = WooClient(woo_sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, allow_private_hosts=True)
+    client.put(f"webhooks/{webhook_id}", {"status": "active"})
+    assert webhook.status == "active" and webhook.failure_count == 6
+    one_update("on-hold")
+    assert webhook.status == "disabled"
 
 
 def test_deliveries_are_logged_with_timing(woo_sandbox, woo_shop, receiver):
