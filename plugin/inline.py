@@ -1,6 +1,7 @@
 """Running the sync without a worker: `orderbridge sync once` for cron users. The Enqueuer here
 does the work at once in this process; work asked for later (a retry after a delay) is left to
-the next run, whose sweeps find it in the database."""
+the next run, whose sweeps find it in the database. A poll asked for later is the exception (see
+`_add`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections import deque
 
 from adapters.errors import AdapterError
 from plugin.sync.context import SyncContext
+
+# The periodic jobs the heartbeat schedules by their due time.
+POLLS = frozenset({"poll_connection", "poll_shop", "reconcile_stock", "poll_returns"})
 
 
 class InlineQueue:
@@ -21,6 +25,13 @@ class InlineQueue:
 
     def _add(self, name: str, arg, delay: float = 0) -> None:
         if delay and delay > 0:
+            if name in POLLS:
+                # The heartbeat claimed this poll's slot already (its next time is past it): left
+                # to the next run it would be skipped for a whole interval. This run cannot wait,
+                # so it polls now, and once: a second slot of the same poll adds nothing.
+                if (name, arg) not in self._pending:
+                    self._pending.append((name, arg))
+                return
             self.deferred += 1   # the next run's dispatch finds it
             return
         self._pending.append((name, arg))
@@ -28,11 +39,11 @@ class InlineQueue:
     def backlog(self) -> int:
         return len(self._pending)
 
-    def poll_connection(self, connection_id: int) -> None:
-        self._add("poll_connection", connection_id)
+    def poll_connection(self, connection_id: int, delay: float = 0) -> None:
+        self._add("poll_connection", connection_id, delay)
 
-    def poll_shop(self, shop_id: int) -> None:
-        self._add("poll_shop", shop_id)
+    def poll_shop(self, shop_id: int, delay: float = 0) -> None:
+        self._add("poll_shop", shop_id, delay)
 
     def import_order(self, connection_id: int, external_id: str) -> None:
         self._add("import_order", (connection_id, external_id))
@@ -55,14 +66,14 @@ class InlineQueue:
     def push_stock(self, connection_id: int, delay: float = 0) -> None:
         self._add("push_stock", connection_id, delay)
 
-    def reconcile_stock(self, connection_id: int) -> None:
-        self._add("reconcile_stock", connection_id)
+    def reconcile_stock(self, connection_id: int, delay: float = 0) -> None:
+        self._add("reconcile_stock", connection_id, delay)
 
     def push_cancellation(self, cancellation_id: int, delay: float = 0) -> None:
         self._add("push_cancellation", cancellation_id, delay)
 
-    def poll_returns(self, connection_id: int) -> None:
-        self._add("poll_returns", connection_id)
+    def poll_returns(self, connection_id: int, delay: float = 0) -> None:
+        self._add("poll_returns", connection_id, delay)
 
     def push_return(self, return_id: int, delay: float = 0) -> None:
         self._add("push_return", return_id, delay)
@@ -113,7 +124,7 @@ def run_once(ctx: SyncContext) -> dict[str, int]:
         s.execute(update(models.Connection).values(next_poll_at=None))
         s.execute(update(models.Shop).values(next_poll_at=None))
         s.execute(update(models.Connection).values(stock_reconcile_at=None, returns_poll_at=None))
-    dispatch(ctx, stale_after=0)
+    dispatch(ctx, stale_after=0, tick_seconds=0)   # no next tick to claim ahead for: this run is all
     counts = ctx.queue.drain()
     counts["deferred"] = ctx.queue.deferred
     return counts

@@ -156,7 +156,8 @@ def dispatch_task():
 
 @huey.periodic_task(crontab(minute="*"))
 def heartbeat():
-    """Every minute: enqueue due polls, re-enqueue open work, run the grace sweep."""
+    """Every minute (dispatch.HEARTBEAT_SECONDS): enqueue the polls due before the next minute,
+    each to start at its due time; re-enqueue open work; run the grace sweep."""
     dispatch_task.call_local()
 
 
@@ -177,11 +178,11 @@ class HueyQueue:
             log.warning("queue length unknown: %s", exc)
             return 0
 
-    def poll_connection(self, connection_id: int) -> None:
-        self._send(poll_connection_task, connection_id)
+    def poll_connection(self, connection_id: int, delay: float = 0) -> None:
+        self._send(poll_connection_task, connection_id, delay)
 
-    def poll_shop(self, shop_id: int) -> None:
-        self._send(poll_shop_task, shop_id)
+    def poll_shop(self, shop_id: int, delay: float = 0) -> None:
+        self._send(poll_shop_task, shop_id, delay)
 
     def import_order(self, connection_id: int, external_id: str) -> None:
         import_order_task(connection_id, external_id)
@@ -205,14 +206,14 @@ class HueyQueue:
     def push_stock(self, connection_id: int, delay: float = 0) -> None:
         self._send(push_stock_task, connection_id, delay)
 
-    def reconcile_stock(self, connection_id: int) -> None:
-        self._send(reconcile_stock_task, connection_id)
+    def reconcile_stock(self, connection_id: int, delay: float = 0) -> None:
+        self._send(reconcile_stock_task, connection_id, delay)
 
     def push_cancellation(self, cancellation_id: int, delay: float = 0) -> None:
         self._send(push_cancellation_task, cancellation_id, delay)
 
-    def poll_returns(self, connection_id: int) -> None:
-        self._send(poll_returns_task, connection_id)
+    def poll_returns(self, connection_id: int, delay: float = 0) -> None:
+        self._send(poll_returns_task, connection_id, delay)
 
     def push_return(self, return_id: int, delay: float = 0) -> None:
         self._send(push_return_task, return_id, delay)

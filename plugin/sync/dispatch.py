@@ -1,7 +1,8 @@
 """Use case: the heartbeat (every minute in production). Enqueues the connections and shops
-whose own next-poll time has come (each is spread over its interval, so 10,000 connections do
-not all poll at :00), and re-enqueues any work the database says is still open: a lost job is
-never lost work, because the rows themselves are the queue of record."""
+whose own next-poll time comes before the next heartbeat (each is spread over its interval, so
+10,000 connections do not all poll at :00), each enqueued to start at its own due time, and
+re-enqueues any work the database says is still open: a lost job is never lost work, because the
+rows themselves are the queue of record."""
 
 from __future__ import annotations
 
@@ -48,38 +49,84 @@ def first_poll_at(ctx: SyncContext, interval: int):
     return ctx.clock() + timedelta(seconds=random.uniform(0, interval))
 
 
-def _due(model, now):
-    return or_(model.next_poll_at.is_(None), model.next_poll_at <= now)
+# The heartbeat runs once a minute (jobs.heartbeat). A poll due a moment after one tick used to
+# wait for the next tick: a minute late (half the 1-minute polls, with the ticks' jitter). So each
+# tick claims every poll due before the next tick (plus a margin for that tick's jitter and a
+# loaded machine) and enqueues it to start at its due time.
+HEARTBEAT_SECONDS = 60
+LOOKAHEAD_MARGIN = 10
+# A poll later than this was missed (the system was down, a heartbeat skipped), not just caught
+# by a tick a moment late: it runs now, once, and its schedule starts again from now, instead of
+# a burst of catch-up polls.
+MISSED_AFTER = HEARTBEAT_SECONDS
+# Enough for a 10 s interval over one tick; a bound so a bad row can never loop.
+MAX_CLAIMS_PER_TICK = 16
 
 
-def _claim_poll(s, model, row_id: int, now, interval: int) -> bool:
-    """Compare-and-set the next poll time: two dispatchers never enqueue the same poll twice."""
-    return s.execute(update(model).where(model.id == row_id, _due(model, now))
-                     .values(next_poll_at=now + timedelta(seconds=interval))
-                     .execution_options(synchronize_session=False)).rowcount == 1
+def _horizon(now, tick_seconds: float):
+    return now + timedelta(seconds=tick_seconds + LOOKAHEAD_MARGIN)
 
 
-def dispatch(ctx: SyncContext, *, stale_after: float | None = None) -> Dispatched:
+def _due(model, horizon):
+    return or_(model.next_poll_at.is_(None), model.next_poll_at <= horizon)
+
+
+def next_after(due, now, interval: int):
+    """The next due time after a poll due at `due` (None: never polled, or due at once): one
+    interval after its due time, not after the tick that claimed it, so intervals do not drift;
+    a poll that was missed for long starts afresh from now."""
+    if due is None or (now - due).total_seconds() > MISSED_AFTER or due + timedelta(seconds=interval) <= now:
+        return now + timedelta(seconds=interval)
+    return due + timedelta(seconds=interval)
+
+
+def _start_delay(ctx: SyncContext, due) -> float:
+    """Seconds from now until a claimed poll's due time (0: it is due already)."""
+    return 0.0 if due is None else max(0.0, (due - ctx.clock()).total_seconds())
+
+
+def _claims(s, model, column, row_id: int, due, now, horizon, interval: int) -> list:
+    """Compare-and-set the row's next time from the value read (`due`) to the one after it, as
+    often as it falls before the next tick: two dispatchers never enqueue the same poll twice
+    (the loser's update matches no row). The due times claimed, in order; the poll for each is
+    enqueued to start at that time (None: at once)."""
+    claimed = []
+    while len(claimed) < MAX_CLAIMS_PER_TICK and (due is None or due <= horizon):
+        after = next_after(due, now, interval)
+        current = column.is_(None) if due is None else column == due
+        if s.execute(update(model).where(model.id == row_id, current).values({column.key: after})
+                     .execution_options(synchronize_session=False)).rowcount != 1:
+            break
+        claimed.append(due)
+        due = after
+    return claimed
+
+
+def dispatch(ctx: SyncContext, *, stale_after: float | None = None, tick_seconds: float | None = None) -> Dispatched:
+    """One heartbeat. `tick_seconds`: how long until the next one (HEARTBEAT_SECONDS unless the
+    caller ticks more often): the polls due before it are claimed now."""
     now = ctx.clock()
+    horizon = _horizon(now, HEARTBEAT_SECONDS if tick_seconds is None else tick_seconds)
     out = Dispatched()
     stale = now - timedelta(seconds=ctx.settings.outbox_retry_seconds if stale_after is None else stale_after)
     active = models.Shop.status == "active"   # a disconnected shop's work waits for its re-install
     with ctx.db.session() as s:
-        for conn_id, interval in s.execute(
-                select(models.Connection.id, models.Connection.poll_seconds)
-                .join(models.Shop, models.Shop.id == models.Connection.shop_id)
-                .where(models.Connection.enabled.is_(True), active, _due(models.Connection, now))):
-            if _claim_poll(s, models.Connection, conn_id, now, interval):
-                ctx.queue.poll_connection(conn_id)
+        c = models.Connection
+        for conn_id, interval, due in s.execute(
+                select(c.id, c.poll_seconds, c.next_poll_at)
+                .join(models.Shop, models.Shop.id == c.shop_id)
+                .where(c.enabled.is_(True), active, _due(c, horizon))):
+            for at in _claims(s, c, c.next_poll_at, conn_id, due, now, horizon, interval):
+                ctx.queue.poll_connection(conn_id, delay=_start_delay(ctx, at))
                 out.connections += 1
-        for shop_id, settings in s.execute(
-                select(models.Shop.id, models.Shop.settings)
-                .where(models.Shop.status == "active", _due(models.Shop, now))):
+        for shop_id, settings, due in s.execute(
+                select(models.Shop.id, models.Shop.settings, models.Shop.next_poll_at)
+                .where(models.Shop.status == "active", _due(models.Shop, horizon))):
             interval = int((settings or {}).get("shop_poll_seconds", ctx.settings.shop_poll_seconds))
-            if _claim_poll(s, models.Shop, shop_id, now, interval):
-                ctx.queue.poll_shop(shop_id)
+            for at in _claims(s, models.Shop, models.Shop.next_poll_at, shop_id, due, now, horizon, interval):
+                ctx.queue.poll_shop(shop_id, delay=_start_delay(ctx, at))
                 out.shops += 1
-        _periodic_claims(ctx, s, now, out)
+        _periodic_claims(ctx, s, now, horizon, out)
         backlog = ctx.queue.backlog() or 0
         if backlog > SWEEP_BACKLOG:
             # The open rows' jobs are most likely still in the queue, not lost: sweeping now would
@@ -134,33 +181,26 @@ def _sweep_lost_jobs(ctx: SyncContext, s, now, stale, active, out: Dispatched) -
     _sweep_stock_cancellations_returns(ctx, s, now, stale, free, due, out)
 
 
-def _claim_at(s, column, row_id: int, now, interval: int) -> bool:
-    """Compare-and-set a connection's own next time for a periodic job (reconcile, returns poll)."""
-    return s.execute(update(models.Connection)
-                     .where(models.Connection.id == row_id, or_(column.is_(None), column <= now))
-                     .values({column.key: now + timedelta(seconds=interval)})
-                     .execution_options(synchronize_session=False)).rowcount == 1
-
-
-def _periodic_claims(ctx: SyncContext, s, now, out: Dispatched) -> None:
-    """Stock reconciles and returns polls that are due, each claimed by compare-and-set."""
+def _periodic_claims(ctx: SyncContext, s, now, horizon, out: Dispatched) -> None:
+    """Stock reconciles and returns polls due before the next tick, each claimed by
+    compare-and-set and enqueued to start at its due time."""
     c = models.Connection
     active = models.Shop.status == "active"
     for conn_id, settings, reconcile_at, returns_at in s.execute(
             select(c.id, models.Shop.settings, c.stock_reconcile_at, c.returns_poll_at)
             .join(models.Shop, models.Shop.id == c.shop_id)
             .where(c.enabled.is_(True), active,
-                   or_(c.stock_reconcile_at.is_(None), c.stock_reconcile_at <= now,
-                       c.returns_poll_at.is_(None), c.returns_poll_at <= now))):
+                   or_(c.stock_reconcile_at.is_(None), c.stock_reconcile_at <= horizon,
+                       c.returns_poll_at.is_(None), c.returns_poll_at <= horizon))):
         settings = with_defaults(settings)
-        if (reconcile_at is None or reconcile_at <= now) and _claim_at(
-                s, c.stock_reconcile_at, conn_id, now, int(settings.get("stock_reconcile_seconds", 300))):
+        for at in _claims(s, c, c.stock_reconcile_at, conn_id, reconcile_at, now, horizon,
+                          int(settings.get("stock_reconcile_seconds", 300))):
             if settings.get("stock_sync"):   # off: only its next look is moved on
-                ctx.queue.reconcile_stock(conn_id)
+                ctx.queue.reconcile_stock(conn_id, delay=_start_delay(ctx, at))
                 out.stock_reconciles += 1
-        if (returns_at is None or returns_at <= now) and _claim_at(
-                s, c.returns_poll_at, conn_id, now, int(settings.get("returns_poll_seconds", 3600))):
-            ctx.queue.poll_returns(conn_id)
+        for at in _claims(s, c, c.returns_poll_at, conn_id, returns_at, now, horizon,
+                          int(settings.get("returns_poll_seconds", 3600))):
+            ctx.queue.poll_returns(conn_id, delay=_start_delay(ctx, at))
             out.returns_polls += 1
 
 
