@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from adapters.woocommerce.mapping import our_line_ids
+
 PROVIDERS = (("PostNL", "3S{:013d}"), ("DHL", "JVGL{:010d}"))
 
 
@@ -153,9 +155,6 @@ class Merchant:
 def _our_lines(order: dict) -> list[tuple[int, str, int]]:
     """The shop order's lines orderbridge created from bol.com's items: (line item id, bol order
     item id, quantity)."""
-    out = []
-    for line in order.get("line_items", []):
-        meta = {m.get("key"): m.get("value") for m in line.get("meta_data", [])}
-        if meta.get("_orderbridge_line_id"):
-            out.append((line["id"], str(meta["_orderbridge_line_id"]), int(line.get("quantity") or 1)))
-    return out
+    ours = our_line_ids(order)     # kept in hidden order meta, as orderbridge reads them back
+    return [(line["id"], ours[line["id"]], int(line.get("quantity") or 1))
+            for line in order.get("line_items", []) if line.get("id") in ours]

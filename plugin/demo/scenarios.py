@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import httpx
 
+from adapters.woocommerce.mapping import our_line_ids
+
 PRODUCTS = ("Espresso cup", "Tea towel", "Bread knife", "Salad bowl", "Pepper mill", "Oven glove",
             "Cutting board", "Water carafe", "Butter dish", "Egg timer")
 REPOLL = 3.0     # how often the demo asks for another look while a scenario waits for orderbridge
@@ -147,9 +149,8 @@ class Scenarios:
             return
         # orderbridge told the shop: the merchant refunds that unit in wp-admin (and restocks it)
         order = next(o for o in _ok(self.shop.get("/_sandbox/orders")).json() if o["id"] == self.return_shop_order)
-        line = next(li for li in order["line_items"]
-                    if any(m["key"] == "_orderbridge_line_id" and str(m["value"]) == self.returned_item
-                           for m in li.get("meta_data", [])))
+        ours = our_line_ids(order)
+        line = next(li for li in order["line_items"] if ours.get(li["id"]) == self.returned_item)
         amount = str((Decimal(str(line["total"])) / line["quantity"]).quantize(Decimal("0.01")))
         _ok(self.shop.post(f"/_sandbox/orders/{self.return_shop_order}/refund", json={
             "amount": amount, "reason": "returned item received", "restock_items": True,

@@ -11,6 +11,7 @@ import time
 import pytest
 from sqlalchemy import select
 
+from adapters.woocommerce.mapping import our_line_ids
 from plugin.demo.stack import SELLER
 from plugin.store import models
 from plugin.sync.apply_shop_change import apply_shop_order
@@ -31,10 +32,7 @@ def _two_line_order(stack) -> tuple[str, int, dict[str, int]]:
     [ext] = response.json()["order_ids"]
     stack.poll()
     [created] = stack.wait_for(lambda: stack.shop_orders_by_external().get(ext), what="order created in the shop")
-    lines = {}
-    for item in created["line_items"]:
-        meta = {m["key"]: m["value"] for m in item["meta_data"]}
-        lines[meta["_orderbridge_line_id"]] = item["id"]
+    lines = {external: item_id for item_id, external in our_line_ids(created).items()}
     assert len(lines) == 2
     return ext, created["id"], lines
 
