@@ -15,6 +15,7 @@ from plugin.store import models
 from plugin.sync.connect import account_ref, connected_twin
 from plugin.sync.context import SyncContext
 from plugin.sync.dispatch import first_poll_at
+from plugin.sync.shop_settings import sooner_for_shorter_interval
 
 
 class ConnectionNotFound(Exception):
@@ -82,7 +83,11 @@ def save_connection(ctx: SyncContext, shop_id: int, connection_id: int | None, v
         conn.settings = {**{k: values[k] for k in ("api_url", "token_url") if values.get(k)},
                          "stock_buffer": int(values.get("stock_buffer") or 0)}
         conn.enabled = values["enabled"]
-        if conn.poll_seconds != values["poll_seconds"]:
+        if conn.poll_seconds is not None and values["poll_seconds"] < conn.poll_seconds:
+            # a shorter interval applies at once, not after the slot the old one set
+            conn.next_poll_at = sooner_for_shorter_interval(conn.next_poll_at, conn.poll_seconds,
+                                                            values["poll_seconds"], ctx.clock())
+        elif conn.poll_seconds != values["poll_seconds"]:
             conn.next_poll_at = first_poll_at(ctx, values["poll_seconds"])
         conn.poll_seconds = values["poll_seconds"]
         conn.account_ref = ref

@@ -21,6 +21,7 @@ from plugin.sync.manage_connections import (
     set_enabled,
     test_connection,
 )
+from plugin.sync.shop_settings import save_shop_settings
 from plugin.web import forms
 from plugin.web.security import shop_required, sign_out, signed_in_shop
 
@@ -149,8 +150,7 @@ def try_code():
 
 
 def _store_settings(shop_id: int, settings: dict) -> None:
-    with _ctx().db.session() as s:
-        s.get(models.Shop, shop_id).settings = settings
+    save_shop_settings(_ctx(), shop_id, settings)   # a shorter poll interval applies at once
 
 
 @bp.post("/settings/keys/dismiss")
