@@ -63,8 +63,10 @@ class Shop(Base):
     # stop, data is kept until disconnected_at + retention, a re-install makes it active again.
     disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     disconnect_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # The WooCommerce API key id of `credentials`, and older ids a sign-in replaced: WooCommerce
-    # has no API to revoke keys, so the settings page asks the merchant to revoke these.
+    # The WooCommerce API key id of `credentials`, and a record of each key the shop gave us
+    # (description, key ending, the key itself encrypted while it may be live; see
+    # plugin/sync/shop_keys.py): WooCommerce has no API to revoke keys, so the settings page asks
+    # the merchant to revoke those we no longer use.
     key_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     superseded_key_ids: Mapped[list] = mapped_column(JSON, default=list)
     __table_args__ = (UniqueConstraint("platform", "url", name="uq_shop_platform_url"),)

@@ -12,8 +12,8 @@ Both run the same three steps, so that nobody is ever trusted for knowing a shop
    that browser is signed in as the shop.
 
 Re-installing, or signing in, replaces the shop's keys with the new ones (one tenant per store
-URL). WooCommerce has no API to revoke a key, so the superseded key id is kept for the settings
-page to ask the merchant to revoke it in WooCommerce > Settings > Advanced > REST API.
+URL). WooCommerce has no API to revoke a key, so the superseded key is kept (plugin/sync/shop_keys.py)
+for the settings page to ask the merchant to revoke it in WooCommerce > Settings > Advanced > REST API.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ from plugin.store import models
 from plugin.sync.connect import ConnectError, register_shop
 from plugin.sync.context import SyncContext
 from plugin.sync.poll_shop import WEBHOOK_TOPICS, webhook_url
+from plugin.sync.shop_keys import remember_new_key
 
 GRANT_SECONDS = 15 * 60
+APP_NAME = "orderbridge"     # wc-auth's app_name: the shop names our keys after it
 PURPOSES = ("install", "signin")
 
 
@@ -135,6 +137,9 @@ def redeem(ctx: SyncContext, nonce: str) -> tuple[int, str]:
 
 def _store_keys(ctx: SyncContext, store_url: str, keys: dict, *, keep_existing: bool) -> int:
     host = urlsplit(store_url).hostname or store_url
+    with ctx.db.session() as s:
+        before = _shop_at(s, store_url)
+        previous = {"key_id": before.key_id, **ctx.box.open_json(before.credentials)} if before else None
     try:
         shop_id = register_shop(ctx, {"name": host, "url": store_url, "consumer_key": keys["consumer_key"],
                                       "consumer_secret": keys["consumer_secret"]}, keep_existing=keep_existing)
@@ -144,10 +149,9 @@ def _store_keys(ctx: SyncContext, store_url: str, keys: dict, *, keep_existing: 
         shop = s.get(models.Shop, shop_id)
         port = ctx.adapters.shop(shop)
         url = webhook_url(ctx, shop)
-        old_key, new_key = shop.key_id, keys.get("key_id")
-        if old_key and new_key and old_key != new_key:
-            shop.superseded_key_ids = sorted({*(shop.superseded_key_ids or []), old_key})
-        shop.key_id = new_key
+        shop.key_id = keys.get("key_id")
+        # the key it replaces stays live in the shop: the settings page asks the merchant to revoke it
+        remember_new_key(ctx, shop, keys, previous, app_name=APP_NAME)
     # Read the webhooks back: the set-up is only done when the shop shows all of them active.
     try:
         found = {w["topic"]: w for w in port.webhooks_for(url) if w.get("status") == "active"}

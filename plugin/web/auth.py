@@ -28,13 +28,12 @@ from marshmallow import ValidationError
 
 from plugin.config import public_url_problem
 from plugin.schemas import first_error
-from plugin.sync.install import InstallError, accept_callback, redeem, start_grant
+from plugin.sync.install import APP_NAME, InstallError, accept_callback, redeem, start_grant
 from plugin.web import security, tokens
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
-APP_NAME = "orderbridge"
 
 
 def _ctx():

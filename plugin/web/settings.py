@@ -21,6 +21,8 @@ from plugin.sync.manage_connections import (
     set_enabled,
     test_connection,
 )
+from plugin.sync.shop_keys import dismiss as dismiss_keys_notice
+from plugin.sync.shop_keys import keys_to_revoke
 from plugin.sync.shop_settings import save_shop_settings
 from plugin.web import forms
 from plugin.web.security import shop_required, sign_out, signed_in_shop
@@ -50,6 +52,7 @@ def _render(status: int = 200, **extra):
         errors={}, retention_days=ctx.settings.retention_days, sync=forms.sync_view(settings),
         reason_codes=ctx.adapters.cancel_reason_codes("bol"),
         handling_results=ctx.adapters.return_handling_results("bol"),
+        keys_to_revoke=keys_to_revoke(ctx, shop.id),
     )
     context.update(extra)
     return render_template("settings.html", **context), status
@@ -156,8 +159,7 @@ def _store_settings(shop_id: int, settings: dict) -> None:
 @bp.post("/settings/keys/dismiss")
 @shop_required
 def dismiss_keys():
-    with _ctx().db.session() as s:
-        s.get(models.Shop, signed_in_shop().id).superseded_key_ids = []
+    dismiss_keys_notice(_ctx(), signed_in_shop().id)
     return redirect(url_for("settings.index"), code=303)
 
 
