@@ -10,6 +10,12 @@
 
     not_shipped | waiting | shipped | pending_cancellation | error ──handle manually──► manual
 
+Moved to the Trash in the shop: a flag on an error, not a status of its own. An open order (not
+shipped, waiting) that the shop says is trashed moves to error with the error TRASHED_IN_SHOP and
+`error_from` where it was: it is never shipped, the merchant sees it with the other errors and can
+Resend (ship it anyway) or Handle manually; restored in the shop (any other view of the shop), it
+goes back to where it was and the view applies as usual.
+
 Lines have their own quantities (ordered, shipped, cancelled; open is what is left), so a
 cancellation or a shipment can cover some lines only. A line with a cancellation on its way is
 `cancelling`: nothing else cancels or ships it meanwhile. A line (or part of it) in a shipment on
@@ -64,6 +70,10 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
 # Statuses no shop view can change: a person (resend, handle manually) or nothing moves them.
 SHOP_FINAL = frozenset({S.SHIPPED, S.PENDING_CANCELLATION, S.CANCELLED, S.ERROR, S.MANUAL})
 REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER"
+# The error of an order the shop moved to its Trash (the flag: an error that starts with it).
+TRASHED_IN_SHOP = "moved to the Trash in the shop"
+TRASHED_ERROR = (f"{TRASHED_IN_SHOP}: not shipped. Restore it in the shop to let it go on, Resend to ship it "
+                 "anyway, or handle it manually")
 
 
 class LineState(enum.StrEnum):
@@ -145,6 +155,7 @@ class ShopView:
     tracking_provider: str | None = None
     # entries that name their lines (partial shipments); the T&T above is the newest other one
     line_trackings: tuple[LineTracking, ...] = ()
+    trashed: bool = False     # in the shop's Trash (status "trash", or gone)
 
 
 @dataclass(frozen=True)
@@ -186,10 +197,37 @@ class Order:
         self.status = target
         return Outcome(status=target, reason=reason)
 
+    @property
+    def trashed(self) -> bool:
+        """Flagged as moved to the Trash in the shop (an error of its own, see the top)."""
+        return self.status is S.ERROR and (self.error or "").startswith(TRASHED_IN_SHOP)
+
     # -- events
     def apply_shop_view(self, view: ShopView, now: datetime) -> Outcome:
-        if self.status in SHOP_FINAL:
+        restored = None
+        if self.trashed:
+            if view.trashed:
+                return Outcome()
+            # restored from the Trash in the shop: back to where it was, then the view applies
+            restored = self._move(self.error_from or S.NOT_SHIPPED, "restored from the Trash in the shop")
+        elif self.status in SHOP_FINAL:
             return Outcome()  # final for the shop side; a resend or manual handling is a person's decision
+        out = self._apply_open_view(view, now)
+        if restored is not None and out.status is None:
+            return Outcome(status=restored.status, reason=restored.reason, shipments=out.shipments,
+                           push_shipment=out.push_shipment)
+        return out
+
+    def trashed_in_shop(self) -> Outcome:
+        """The shop moved the order to its Trash (or it is gone): an open order is flagged, never
+        shipped; any other status is not the shop's to change."""
+        if self.status not in (S.NOT_SHIPPED, S.WAITING):
+            return Outcome()
+        return self.fail(TRASHED_ERROR)
+
+    def _apply_open_view(self, view: ShopView, now: datetime) -> Outcome:
+        if view.trashed:
+            return self.trashed_in_shop()
         if view.cancelled:
             return self.cancelled_in_shop()
         planned = [p for p in (self._plan_lines(t) for t in view.line_trackings) if p is not None]
@@ -218,7 +256,30 @@ class Order:
         if now - self.waiting_since < grace:
             return Outcome()
         self.shipped_at = now
-        return self._shipped(self._plan_rest(), f"no track & trace after {_human(grace)}: shipped without it")
+        # the real wait, not the setting: a sweep that ran late (or an order restored from the
+        # Trash long after) waited longer than the grace period
+        return self._shipped(self._plan_rest(), f"no track & trace after {_human(now - self.waiting_since)} "
+                                                f"(grace {_human(grace)}): shipped without it")
+
+    def wait_again(self, now: datetime) -> Outcome:
+        """Read again when its grace was over, the shop order is no longer completed (the
+        merchant took the completion back): it is not shipped, and the grace counts from now."""
+        if self.status is not S.WAITING:
+            return Outcome()
+        self.waiting_since = now
+        return Outcome(reason="no longer completed in the shop: not shipped without track & trace; "
+                              "the grace period starts again")
+
+    def ship_trashed_anyway(self, now: datetime) -> Outcome:
+        """The merchant's Resend of an order flagged as trashed that was waiting for its T&T:
+        shipped without it, as the grace period would have. One that was not shipped yet goes
+        back to not shipped (the shop's completion ships it)."""
+        if not self.trashed:
+            raise IllegalTransition(self.status.value, "ship anyway")
+        if self.error_from is not S.WAITING:
+            return self.resend()
+        self.shipped_at = now
+        return self._shipped(self._plan_rest(), "in the shop's Trash, shipped without track & trace anyway")
 
     # -- shipments
     def _shipped(self, planned: list[PlannedShipment], reason: str) -> Outcome:
@@ -427,9 +488,9 @@ def _planned_only(planned: list[PlannedShipment]) -> Outcome:
 
 
 def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+    """3 h, 36 s, 13 min 30 s, 2 h 5 min (whole seconds)."""
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (seconds, "s")) if n]
+    return " ".join(parts) or "0 s"

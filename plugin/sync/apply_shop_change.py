@@ -34,6 +34,9 @@ from plugin.sync.shop_settings import shop_settings
 log = logging.getLogger(__name__)
 
 DEFAULT_COMPLETED = ("completed",)
+# Statuses that mean "do not ship it": the merchant cancelled it, or gave all the money back.
+CANCELLED_STATUSES = ("cancelled", "refunded")
+TRASH = "trash"
 
 
 def apply_shop_order(ctx: SyncContext, shop_id: int, shop_order: ShopOrder, source: str) -> str:
@@ -104,7 +107,8 @@ def shop_view(shop_order: ShopOrder, settings: dict) -> ShopView:
     tracking = whole[-1] if whole else None   # the newest one counts
     return ShopView(
         completed=shop_order.status in completed,
-        cancelled=shop_order.status == "cancelled",
+        cancelled=shop_order.status in CANCELLED_STATUSES,
+        trashed=shop_order.status == TRASH,
         tracking_number=tracking.number if tracking else None,
         tracking_provider=tracking.provider if tracking else None,
         line_trackings=tuple(_line_tracking(t) for t in shop_order.tracking if t.line_items),
