@@ -169,7 +169,7 @@ def disconnect():
     from plugin.sync.disconnect import disconnect_shop
     disconnect_shop(_ctx(), signed_in_shop().id, "disconnected by the merchant")
     flash("Your shop is disconnected: orderbridge stopped its work and removed its webhooks. "
-          "Install the app again to reconnect.", "ok")
+          "Install the app again to reconnect, or revoke its API key in your shop (named below).", "ok")
     return redirect(url_for("settings.index"), code=303)
 
 
