@@ -5,8 +5,12 @@ What it mirrors (class-wc-webhook.php, wc-webhook-functions.php):
   built when the delivery is sent, so the one delivery carries the latest state.
 - The body is PHP's json_encode of what GET /wc/v3/<resource>s/<id> returns at send time;
   `deleted` events carry only {"id": N}.
-- Headers: X-WC-Webhook-Source/-Topic/-Resource/-Event/-Signature/-ID/-Delivery-ID, Content-Type
-  application/json, User-Agent "WooCommerce/x Hookshot (WordPress/y)". Redirects are not followed.
+- Headers (as the captured 7.8.2 and 9.9.5 deliveries): User-Agent "WooCommerce/x Hookshot
+  (WordPress/y)", Accept, Accept-Encoding, a Referer on WordPress before 6.2 only, Content-Type
+  application/json, X-WC-Webhook-Source/-Topic/-Resource/-Event/-Signature/-ID/-Delivery-ID,
+  Connection: close. Redirects are not followed.
+- Optionally (state.delivery_delay) each delivery waits in the queue as long as WP-Cron leaves
+  Action Scheduler's queue on a real shop (10-60 s), so benchmarks show what a merchant sees.
 - Success is a 2xx, 301 or 302 (the code checks 200 <= code < 303) and resets failure_count; any
   other answer, a timeout or a connection error is a failure. A failure that arrives while
   failure_count is already above the limit (5) disables the webhook; otherwise it counts up.
@@ -22,6 +26,7 @@ import hashlib
 import hmac
 import html
 import ipaddress
+import random
 import socket
 import threading
 import time
@@ -82,6 +87,7 @@ class Deliverer:
         self._busy = False
         self._stopping = False
         self._salt = state.random_string(32)
+        self._delay_rng = random.Random(f"delivery-delay-{id(state)}")
         self._thread = threading.Thread(target=self._run, name="woo-sandbox-deliveries", daemon=True)
         self._thread.start()
 
@@ -95,8 +101,19 @@ class Deliverer:
                 if (webhook_id, resource_id) in self._queued:
                     continue
                 self._queued.add((webhook_id, resource_id))
-                self._queue.append(_Job(webhook_id, resource_id, time.time(), time.monotonic() + delay))
+                self._queue.append(_Job(webhook_id, resource_id, time.time(),
+                                        time.monotonic() + delay + self._cron_wait()))
             self._cond.notify_all()
+
+    def _cron_wait(self) -> float:
+        """How long Action Scheduler leaves this delivery queued (state.delivery_delay): WP-Cron
+        runs the queue on a later page view, 10-60 s after the change on a real shop. Drawn from
+        a Random of its own, so turning it on never shifts the shop's seeded ids and keys."""
+        window = self.state.delivery_delay
+        if window is None:
+            return 0.0
+        low, high = window
+        return low if high <= low else self._delay_rng.uniform(low, high)
 
     def pending(self) -> int:
         with self._cond:
@@ -165,7 +182,7 @@ class Deliverer:
         body = php_json(payload)
         delivery_id = self._delivery_id(job.webhook_id)
         headers = {
-            "User-Agent": self.user_agent,
+            **self._transport_headers(url),
             "Content-Type": "application/json",
             "X-WC-Webhook-Source": state.site_url + "/",
             "X-WC-Webhook-Topic": topic,
@@ -174,6 +191,7 @@ class Deliverer:
             "X-WC-Webhook-Signature": signature(body, secret),
             "X-WC-Webhook-ID": str(job.webhook_id),
             "X-WC-Webhook-Delivery-ID": delivery_id,
+            "Connection": "close",
         }
         sends = 2 if state.chance(state.faults.redeliver_rate) else 1
         for attempt in range(sends):
@@ -194,12 +212,23 @@ class Deliverer:
             if webhook is None:
                 return False
             url = webhook.delivery_url
-        headers = {"User-Agent": self.user_agent, "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {**self._transport_headers(url), "Connection": "close",
+                   "Content-Type": "application/x-www-form-urlencoded"}
         code, error, sent_at, duration = self._post(url, f"webhook_id={webhook_id}".encode(), headers,
                                                     self.state.ping_timeout)
         self._record(kind="ping", webhook_id=webhook_id, status_code=code, error=error,
                      success=code == 200, sent_at=sent_at, duration=duration, delivery_url=url)
         return code == 200
+
+    def _transport_headers(self, url: str) -> dict:
+        """What WordPress' HTTP API puts first on every request (captured deliveries): its
+        User-Agent, curl's Accept and Accept-Encoding, and on WordPress before 6.2 (Requests
+        1.x) a Referer that is the URL itself."""
+        headers = {"User-Agent": self.user_agent, "Accept": "*/*",
+                   "Accept-Encoding": "deflate, gzip, br, zstd"}
+        if self.state.sends_referer:
+            headers["Referer"] = url
+        return headers
 
     @property
     def user_agent(self) -> str:

@@ -56,7 +56,7 @@ def note_to_json(state: WooState, order: Order, note: OrderNote) -> dict:
         "note": note.content,
         "customer_note": note.customer_note,
         "_links": {
-            "self": [{"href": f"{site}/wp-json/wc/v3/orders/{order.id}/notes/{note.id}"}],
+            "self": [state.self_link(f"{site}/wp-json/wc/v3/orders/{order.id}/notes/{note.id}")],
             "collection": [{"href": f"{site}/wp-json/wc/v3/orders/{order.id}/notes"}],
             "up": [{"href": f"{site}/wp-json/wc/v3/orders/{order.id}"}],
         },

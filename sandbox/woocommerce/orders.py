@@ -190,8 +190,10 @@ def _apply_fields(state: WooState, order: Order, body: Mapping[str, Any]) -> Non
         order.customer_id = int(body["customer_id"])
     if "parent_id" in body and is_integer(body["parent_id"]):
         order.parent_id = int(body["parent_id"])
-    # `created_via` is read-only in the v3 schema: WooCommerce ignores what is sent and records
-    # "rest-api" for every order created through the REST API.
+    # `created_via`: 7.8.2 has it read-only and records "rest-api" for every REST create; 9.9.5
+    # stores what a create sends (a string; "rest-api" when none is sent). Updates never change it.
+    if state.stores_created_via and not order.id and isinstance(body.get("created_via"), str) and body["created_via"]:
+        order.created_via = body["created_via"]
     for entry in body.get("meta_data") or []:
         if "key" in entry:
             meta_update(order.meta, entry["key"], entry.get("value"), _int_or_none(entry.get("id")),
@@ -380,11 +382,22 @@ def order_to_json(state: WooState, order: Order) -> dict:
         "date_completed_gmt": wc_date(order.date_completed),
         "date_paid_gmt": wc_date(order.date_paid),
         "currency_symbol": CURRENCIES.get(order.currency, order.currency),
-        "_links": {
-            "self": [{"href": f"{site}/wp-json/wc/v3/orders/{order.id}"}],
-            "collection": [{"href": f"{site}/wp-json/wc/v3/orders"}],
-        },
+        "_links": _order_links(state, order),
     }
+
+
+def _order_links(state: WooState, order: Order) -> dict:
+    """9.9.5 self links carry targetHints (WordPress 6.7+) and orders link their email
+    templates (the actions/email_templates route, not in 7.8.2; guessed at 9.8)."""
+    site = state.site_url
+    links = {
+        "self": [state.self_link(f"{site}/wp-json/wc/v3/orders/{order.id}")],
+        "collection": [{"href": f"{site}/wp-json/wc/v3/orders"}],
+    }
+    if state.wc_at_least("9.8"):
+        links["email_templates"] = [{"embeddable": True,
+                                     "href": f"{site}/wp-json/wc/v3/orders/{order.id}/actions/email_templates"}]
+    return links
 
 
 def _line_item_json(state: WooState, item: LineItem) -> dict:
@@ -436,6 +449,9 @@ def query_orders(state: WooState, args) -> tuple[list[Order], int, int, int]:
     orderby = args.get("orderby", "date")
     if orderby not in ORDERBY:
         raise invalid_param("orderby", f"orderby is not one of {', '.join(ORDERBY)}.")
+    # `created_via` (an array of strings) is an argument from 9.x on; 7.8.2 has none, and
+    # WordPress ignores an argument a route does not declare.
+    created_via = set(_string_list(args, "created_via")) if state.stores_created_via else set()
 
     def keep(order: Order) -> bool:
         if statuses is None and order.status == "trash":
@@ -456,6 +472,8 @@ def query_orders(state: WooState, args) -> tuple[list[Order], int, int, int]:
         if customer is not None and order.customer_id != customer:
             return False
         if product is not None and all(li.product_id != product for li in order.line_items):
+            return False
+        if created_via and order.created_via not in created_via:
             return False
         return not search or search in _search_text(order)
 
@@ -510,6 +528,14 @@ def _status_arg(args) -> set[str] | None:
         if value not in allowed:
             raise invalid_param("status", f"status[{index}] is not one of {', '.join(allowed)}.")
     return set(values) if values != ["any"] else None
+
+
+def _string_list(args, name: str) -> list[str]:
+    """An array-of-strings param: `name[]=a&name[]=b` or `name=a,b`."""
+    values = args.getlist(f"{name}[]") if hasattr(args, "getlist") else []
+    if not values and args.get(name):
+        values = args.get(name).split(",")
+    return [v.strip() for v in values if v.strip()]
 
 
 def _id_list(args, name: str) -> list[int]:

@@ -12,7 +12,8 @@ Facts mirrored from WooCommerce:
   (product.created); every later save fires woocommerce_update_product /
   woocommerce_update_product_variation (product.updated) and stamps date_modified. Stock moved by
   orders and refunds saves the product as well (stock.py), so it fires product.updated too.
-- `global_unique_id` (GTIN, UPC, EAN or ISBN; WooCommerce 9.2+) is on products and variations.
+- `global_unique_id` (GTIN, UPC, EAN or ISBN; WooCommerce 9.2+) is on products and variations;
+  a shop played as an older release neither serves nor stores it.
   WC_Product::set_global_unique_id() keeps only digits, "-" and X, and refuses a value another
   product or variation already has: 400 product_invalid_global_unique_id "Invalid or duplicated
   GTIN, UPC, EAN or ISBN." (data.resource_id = the owner). A duplicate SKU is 400
@@ -120,7 +121,8 @@ def _apply(state: WooState, product: Product, body: Mapping[str, Any]) -> None:
         clash = any(p.sku == body["sku"] and p.id != product.id for p in state.products.values())
         if clash:
             raise ApiError(400, "product_invalid_sku", "Invalid or duplicated SKU.")
-    if "global_unique_id" in body:
+    # Before 9.2 `global_unique_id` is no argument at all: WordPress drops it unread.
+    if "global_unique_id" in body and state.has_gtin:
         gtin = clean_global_unique_id(body["global_unique_id"])
         owner = next((p for p in state.products.values()
                       if gtin and p.global_unique_id == gtin and p.id != product.id), None)
@@ -275,10 +277,21 @@ def _stock_fields(state: WooState, product: Product) -> dict:
     }
 
 
+def _price_html(state: WooState, price: str) -> str:
+    """wc_price() as the product's price_html (EUR, two decimals; empty without a price)."""
+    if not price:
+        return ""
+    return ('<span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">'
+            f'&euro;</span>{price}</bdi></span>')
+
+
 def product_to_json(state: WooState, product: Product) -> dict:
-    """GET /products/<id> (a variation id answers with type "variation")."""
+    """GET /products/<id> (a variation id answers with type "variation"): every field the real
+    shop answers, in its order (captured product.updated bodies); the ones the sandbox does not
+    model carry WooCommerce's defaults. 9.x adds brands, post_password and global_unique_id."""
     site = state.site_url
     slug = _slug(product.name)
+    variable = product.type == "variable"
     data = {
         "id": product.id,
         "name": product.name,
@@ -290,33 +303,88 @@ def product_to_json(state: WooState, product: Product) -> dict:
         "date_modified_gmt": wc_date(product.date_modified),
         "type": product.type,
         "status": product.status,
+        "featured": False,
+        "catalog_visibility": "visible",
+        "description": "",
+        "short_description": "",
         "sku": product.sku,
-        "global_unique_id": product.global_unique_id,
         "price": product.regular_price,
         "regular_price": product.regular_price,
         "sale_price": "",
+        "date_on_sale_from": None,
+        "date_on_sale_from_gmt": None,
+        "date_on_sale_to": None,
+        "date_on_sale_to_gmt": None,
+        "on_sale": False,
+        "purchasable": bool(product.regular_price) or variable,
+        "total_sales": 0,
+        "virtual": False,
+        "downloadable": False,
+        "downloads": [],
+        "download_limit": -1,
+        "download_expiry": -1,
+        "external_url": "",
+        "button_text": "",
+        "tax_status": "taxable",
+        "tax_class": "",
         **_stock_fields(state, product),
+        "backorders": "no",
+        "backorders_allowed": False,
+        "backordered": False,
+        "low_stock_amount": None,
+        "sold_individually": False,
+        "weight": "",
+        "dimensions": {"length": "", "width": "", "height": ""},
+        "shipping_required": True,
+        "shipping_taxable": True,
+        "shipping_class": "",
+        "shipping_class_id": 0,
+        "reviews_allowed": True,
+        "average_rating": "0.00",
+        "rating_count": 0,
+        "upsell_ids": [],
+        "cross_sell_ids": [],
         "parent_id": product.parent_id,
+        "purchase_note": "",
+        "categories": [{"id": 15, "name": "Uncategorized", "slug": "uncategorized"}],
+        "brands": [],
+        "tags": [],
+        "images": [],
         "attributes": [{"id": 0, "name": a["name"], "option": a["option"]} for a in product.attributes],
-        "variations": sorted(v.id for v in variations_of(state, product.id)) if product.type == "variable" else [],
+        "default_attributes": [],
+        "variations": sorted(v.id for v in variations_of(state, product.id)) if variable else [],
+        "grouped_products": [],
         "menu_order": product.menu_order,
+        "price_html": _price_html(state, product.regular_price),
+        "related_ids": [],
         "meta_data": [m.to_json() for m in product.meta],
+        "stock_status": product.stock_status,
+        "has_options": variable,
+        "post_password": "",
+        "global_unique_id": product.global_unique_id,
         "_links": {
-            "self": [{"href": f"{site}/wp-json/wc/v3/products/{product.id}"}],
+            "self": [state.self_link(f"{site}/wp-json/wc/v3/products/{product.id}")],
             "collection": [{"href": f"{site}/wp-json/wc/v3/products"}],
         },
     }
+    if not state.wc_at_least("9.6"):
+        del data["brands"]           # Brands moved into WooCommerce core in 9.6
+    if not state.has_gtin:
+        del data["post_password"], data["global_unique_id"]
     if product.parent_id:
         data["_links"]["up"] = [{"href": f"{site}/wp-json/wc/v3/products/{product.parent_id}"}]
     return data
 
 
 def variation_to_json(state: WooState, variation: Product) -> dict:
-    """WC_REST_Product_Variations_Controller::prepare_object_for_response()."""
+    """WC_REST_Product_Variations_Controller::prepare_object_for_response(): the schema's fields
+    (unmodelled ones with WooCommerce's defaults), plus `name` and `parent_id`, which the
+    controller adds outside its schema. 9.x adds `type` and (9.2+) `global_unique_id`."""
     site = state.site_url
     base = f"{site}/wp-json/wc/v3/products/{variation.parent_id}/variations"
-    return {
+    data = {
         "id": variation.id,
+        "type": "variation",
         "date_created": wc_date(variation.date_created),
         "date_created_gmt": wc_date(variation.date_created),
         "date_modified": wc_date(variation.date_modified),
@@ -328,24 +396,43 @@ def variation_to_json(state: WooState, variation: Product) -> dict:
         "price": variation.regular_price,
         "regular_price": variation.regular_price,
         "sale_price": "",
+        "date_on_sale_from": None,
+        "date_on_sale_from_gmt": None,
+        "date_on_sale_to": None,
+        "date_on_sale_to_gmt": None,
         "on_sale": False,
         "status": variation.status,
         "purchasable": bool(variation.regular_price),
         "virtual": False,
         "downloadable": False,
+        "downloads": [],
+        "download_limit": -1,
+        "download_expiry": -1,
+        "tax_status": "taxable",
+        "tax_class": "",
         **_stock_fields(state, variation),
         "backorders": "no",
         "backorders_allowed": False,
         "backordered": False,
         "low_stock_amount": None,
+        "weight": "",
+        "dimensions": {"length": "", "width": "", "height": ""},
+        "shipping_class": "",
+        "shipping_class_id": 0,
+        "image": None,
         "attributes": [{"id": 0, "name": a["name"], "option": a["option"]} for a in variation.attributes],
         "menu_order": variation.menu_order,
         "meta_data": [m.to_json() for m in variation.meta],
         "name": ", ".join(a["option"] for a in variation.attributes if a.get("option")),
         "parent_id": variation.parent_id,
         "_links": {
-            "self": [{"href": f"{base}/{variation.id}"}],
+            "self": [state.self_link(f"{base}/{variation.id}")],
             "collection": [{"href": base}],
             "up": [{"href": f"{site}/wp-json/wc/v3/products/{variation.parent_id}"}],
         },
     }
+    if not state.wc_at_least("9.0"):
+        del data["type"]             # not in 7.8.2's variation schema; in 9.9.5's (guessed at 9.0)
+    if not state.has_gtin:
+        del data["global_unique_id"]
+    return data

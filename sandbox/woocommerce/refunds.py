@@ -247,7 +247,7 @@ def _item_json(state: WooState, item: RefundItem) -> dict:
 def refund_to_json(state: WooState, refund: Refund) -> dict:
     site = state.site_url
     base = f"{site}/wp-json/wc/v3/orders/{refund.order_id}/refunds"
-    return {
+    data = {
         "id": refund.id,
         "date_created": wc_date(refund.date_created),
         "date_created_gmt": wc_date(refund.date_created),
@@ -261,8 +261,12 @@ def refund_to_json(state: WooState, refund: Refund) -> dict:
         "tax_lines": [],
         "fee_lines": [],
         "_links": {
-            "self": [{"href": f"{base}/{refund.id}"}],
+            "self": [state.self_link(f"{base}/{refund.id}")],
             "collection": [{"href": base}],
             "up": [{"href": f"{site}/wp-json/wc/v3/orders/{refund.order_id}"}],
         },
     }
+    if not state.refund_item_lists:
+        # 7.8.2's refunds show line_items only (shipping refunds appear nowhere in the answer).
+        del data["shipping_lines"], data["tax_lines"], data["fee_lines"]
+    return data

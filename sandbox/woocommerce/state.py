@@ -22,6 +22,30 @@ from datetime import UTC, datetime
 from .faults import FaultConfig
 from .models import ApiKey, Order, Product, Webhook
 
+# The versions the captures in shared/specs/woocommerce came from, and their WordPress.
+PROFILES = {"7.8.2": "6.1.9", "9.9.5": "6.9"}
+
+
+def wordpress_for(wc_version: str) -> str:
+    """The WordPress a WooCommerce release is played on: the captured pairs, else the newest."""
+    return PROFILES.get(wc_version, "6.1.9" if wc_version.split(".")[0].isdigit()
+                        and int(wc_version.split(".")[0]) < 8 else "6.9")
+
+
+def parse_delay(value) -> tuple[float, float] | None:
+    """A delivery delay range: None/0 (off), one number (fixed), "10-60", or (low, high)."""
+    if value in (None, "", 0, "0"):
+        return None
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(",", "-").split("-") if p.strip()]
+        value = tuple(float(p) for p in parts)
+    elif isinstance(value, int | float):
+        value = (float(value),)
+    low, high = (float(value[0]), float(value[-1]))
+    if low < 0 or high < low or len(value) > 2:
+        raise ValueError(f"bad delivery delay range: {value!r} (low-high seconds, 0 <= low <= high)")
+    return None if high == 0 else (low, high)
+
 
 class WooState:
     def __init__(self, *, seed: int = 0, site_url: str | None = None,
@@ -31,7 +55,8 @@ class WooState:
                  enforce_safe_urls: bool = False, accept_basic_over_http: bool = True,
                  require_https_callback: bool = True, auth_callback_timeout: float = 10.0,
                  admin_user: str = "admin", admin_password: str = "admin",
-                 wc_version: str = "9.8.5", wp_version: str = "6.5.5", hpos: bool | None = None):
+                 wc_version: str = "9.9.5", wp_version: str | None = None, hpos: bool | None = None,
+                 delivery_delay: tuple[float, float] | None = None):
         self.lock = threading.RLock()
         self.rng = random.Random(seed)
         self.faults = FaultConfig()
@@ -69,12 +94,18 @@ class WooState:
         # The site's AUTH/NONCE salts (wp-config.php): signs login cookies and nonces. Not from
         # self.rng, so adding a login never shifts the seeded ids and keys tests rely on.
         self.auth_salt = secrets.token_hex(32)
+        # The WooCommerce release played (profiles below: what the captured 7.8.2 and 9.9.5 shops
+        # did differently), and the WordPress it runs on (the Hookshot User-Agent names both).
         self.wc_version = wc_version
-        self.wp_version = wp_version
+        self.wp_version = wp_version or wordpress_for(wc_version)
         # High-Performance Order Storage: orders in their own tables, the default for new shops
         # since WooCommerce 8.2 (older shops keep posts storage unless the merchant switches).
         # Changes what the admin's actions fire (trashing from the list, see orders.py).
         self.hpos = self.wc_at_least("8.2") if hpos is None else hpos
+        # Action Scheduler runs the webhook queue from WP-Cron, which fires on a later page view:
+        # on a real shop a delivery leaves 10-60 s after the change. (low, high) seconds: each
+        # delivery waits a uniform random time in that range before it is sent; None sends at once.
+        self.delivery_delay = parse_delay(delivery_delay)
 
         self.keys: dict[str, ApiKey] = {}
         self.orders: dict[int, Order] = {}
@@ -118,6 +149,52 @@ class WooState:
         def parts(text: str) -> tuple[int, ...]:
             return tuple(int(p) for p in text.split("-")[0].split(".") if p.isdigit())
         return parts(self.wc_version) >= parts(version)
+
+    def wp_at_least(self, version: str) -> bool:
+        """The same comparison for the WordPress version."""
+        def parts(text: str) -> tuple[int, ...]:
+            return tuple(int(p) for p in text.split("-")[0].split(".") if p.isdigit())
+        return parts(self.wp_version) >= parts(version)
+
+    # What the captured shops (shared/specs/woocommerce) did differently. Only 7.8.2 and 9.9.5
+    # were captured: a boundary below is the release that brought the change where it is known
+    # (GTIN 9.2, Requests 2 in WordPress 6.2, targetHints in WordPress 6.7), else a guess
+    # between the two captures that says so.
+    @property
+    def has_gtin(self) -> bool:
+        """`global_unique_id` on products and variations came in 9.2; before, the field does
+        not exist: not served, and ignored on write (an unknown arg)."""
+        return self.wc_at_least("9.2")
+
+    @property
+    def stores_created_via(self) -> bool:
+        """9.9.5 stores the `created_via` a REST create sends (and GET /orders filters on it);
+        7.8.2 forced "rest-api" (read-only in its schema). Between the two: guessed at 9.0."""
+        return self.wc_at_least("9.0")
+
+    @property
+    def link_target_hints(self) -> bool:
+        """WordPress 6.7's REST server adds `targetHints.allow` (the methods) to self links."""
+        return self.wp_at_least("6.7")
+
+    @property
+    def sends_referer(self) -> bool:
+        """WordPress before 6.2 sent HTTP through Requests 1.x, whose curl transport sets the
+        Referer to the URL itself: the 7.8.2 (WordPress 6.1.9) deliveries carry one, 9.9.5's
+        (6.9, Requests 2) none."""
+        return not self.wp_at_least("6.2")
+
+    @property
+    def refund_item_lists(self) -> bool:
+        """Refunds show shipping_lines, tax_lines and fee_lines on 9.9.5, not on 7.8.2 (their
+        schema has line_items only). Between the two: guessed at 9.0."""
+        return self.wc_at_least("9.0")
+
+    def self_link(self, href: str) -> dict:
+        """One `_links.self` entry as the WordPress of this shop renders it."""
+        if self.link_target_hints:
+            return {"href": href, "targetHints": {"allow": ["GET", "POST", "PUT", "PATCH", "DELETE"]}}
+        return {"href": href}
 
     def next_delivery_seq(self) -> int:
         return next(self._delivery_seq)

@@ -125,7 +125,7 @@ def webhook_to_json(state: WooState, webhook: Webhook) -> dict:
         "date_modified": wc_date(webhook.date_modified),
         "date_modified_gmt": wc_date(webhook.date_modified),
         "_links": {
-            "self": [{"href": f"{site}/wp-json/wc/v3/webhooks/{webhook.id}"}],
+            "self": [state.self_link(f"{site}/wp-json/wc/v3/webhooks/{webhook.id}")],
             "collection": [{"href": f"{site}/wp-json/wc/v3/webhooks"}],
         },
     }
