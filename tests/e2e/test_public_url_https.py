@@ -75,3 +75,18 @@ def test_the_sandbox_shop_refuses_http_callbacks_unless_told_otherwise():
         assert strict.require_https_callback           # as every real WooCommerce
     finally:
         strict.close()
+
+
+def test_worker_start_up_warns_about_an_http_public_url_outside_development(monkeypatch, caplog):
+    from click.testing import CliRunner
+
+    import plugin.jobs
+    from plugin.cli import cli
+    ran = []
+    monkeypatch.setattr(plugin.jobs, "make_consumer", lambda workers: type("C", (), {"run": lambda self: ran.append(1)})())
+    monkeypatch.setenv("ORDERBRIDGE_ENV", "staging")
+    monkeypatch.setenv("ORDERBRIDGE_PUBLIC_URL", "http://orderbridge.example")
+    with caplog.at_level(logging.WARNING):
+        result = CliRunner().invoke(cli, ["worker", "--workers", "1"])
+    assert result.exit_code == 0 and ran == [1]
+    assert any("ORDERBRIDGE_PUBLIC_URL is http://orderbridge.example" in r.getMessage() for r in caplog.records)
