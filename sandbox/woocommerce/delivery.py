@@ -14,8 +14,8 @@ What it mirrors (class-wc-webhook.php, wc-webhook-functions.php):
 - Success is a 2xx, 301 or 302 (the code checks 200 <= code < 303) and resets failure_count; any
   other answer, a timeout or a connection error is a failure. A failure that arrives while
   failure_count is already above the limit (5) disables the webhook; otherwise it counts up.
-- Failed deliveries are not retried. The ping is a separate, synchronous form POST and is not
-  counted either way.
+- Failed deliveries are not retried. The ping (a form POST `webhook_id=N`, unsigned) follows a
+  webhook's first delivery, as in the captured shops; it is not counted either way.
 Every send is appended to `state.deliveries` with time.time() stamps for latency measurements.
 """
 
@@ -204,6 +204,11 @@ class Deliverer:
                          status_code=code, error=error, success=success, sent_at=sent_at,
                          duration=duration, enqueued_at=job.enqueued_at, redelivery=attempt > 0,
                          delivery_url=url)
+        with state.lock:
+            first = webhook.pending_delivery
+            webhook.pending_delivery = False
+        if first:
+            self.ping(job.webhook_id)
 
     def ping(self, webhook_id: int) -> bool:
         """WC_Webhook::deliver_ping(): synchronous; True only for exactly 200."""

@@ -209,6 +209,9 @@ class Webhook:
     date_modified: datetime
     status: str = "active"                     # active | paused | disabled
     failure_count: int = 0                     # kept, never exposed by the REST API
+    # WooCommerce pings a new webhook's URL after its first delivery (the captured shops did, both
+    # versions), not when it is created: True until then.
+    pending_delivery: bool = True
     api_version: str = "wp_api_v3"
 
     @property

@@ -1,5 +1,5 @@
-"""/wp-json/wc/v3/webhooks. The ping on create is sent synchronously, outside the state lock,
-after the webhook is stored, and its outcome does not change the 201 (as in WooCommerce)."""
+"""/wp-json/wc/v3/webhooks. Creating one sends no ping: the shop pings the URL right after the
+webhook's first delivery (delivery.py), as the captured 7.8.2 and 9.9.5 shops did."""
 
 from __future__ import annotations
 
@@ -44,7 +44,6 @@ def create():
     with state.lock:
         webhook = create_webhook(state, body)
         data = webhook_to_json(state, webhook)
-    state.deliverer.ping(webhook.id)
     return respond(data, 201, {"Location": f"{state.site_url}/wp-json/wc/v3/webhooks/{webhook.id}"})
 
 

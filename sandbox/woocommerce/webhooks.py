@@ -1,8 +1,8 @@
 """Webhook records as WC_REST_Webhooks_Controller (v3, via v1/v2) handles them.
 
 Facts mirrored from WooCommerce:
-- POST creates the webhook `active` whatever `status` says, then sends the ping synchronously;
-  a failed ping does not fail the request and does not count as a delivery failure.
+- POST creates the webhook `active` whatever `status` says. The ping comes after the webhook's
+  first delivery (as captured), never fails anything and does not count as a delivery failure.
 - The response never contains `secret` (it is in the schema, but not in the data returned).
 - Unknown id: GET and PUT answer 400 `woocommerce_rest_shop_webhook_invalid_id` ("ID is
   invalid."), DELETE answers 404; DELETE without force=true answers 501.
