@@ -10,7 +10,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from plugin.store import models
 from plugin.sync.dispatch import dispatch
@@ -101,3 +101,35 @@ def test_two_heartbeats_at_once_enqueue_each_poll_once(stack):
     dispatch(ctx)
     assert queue.starts["poll_connection"] == [t0 + timedelta(seconds=20)]
     assert queue.starts["poll_returns"] == [t0 + timedelta(seconds=50)]
+
+
+def test_polls_start_on_time_on_the_real_queue(stack):
+    """The same on the real queue and worker, in real time: a heartbeat every 10 s and a 10 s
+    interval, the first poll due 3.5 s after a tick (today it waited 6.5 s for the next tick)."""
+    import time
+
+    stack.connect(poll_seconds=10)
+    stream = f"connection:{stack.connection_id}:orders"
+
+    def started():
+        with stack.ctx.db.session() as s:
+            return s.scalar(select(models.PollCursor.cursor_at).where(models.PollCursor.stream == stream))
+
+    first = stack.ctx.clock() + timedelta(seconds=3.5)
+    with stack.ctx.db.session() as s:
+        s.execute(update(models.Connection).values(next_poll_at=first))
+    begin = time.monotonic()
+    ticks = [begin + 10 * k for k in range(3)]
+    starts: list = []
+    while time.monotonic() < begin + 25:            # three heartbeats; when each poll started
+        if ticks and time.monotonic() >= ticks[0]:
+            ticks.pop(0)
+            dispatch(stack.ctx, tick_seconds=10)
+        at = started()
+        if at is not None and at not in starts:
+            starts.append(at)
+        time.sleep(0.05)
+    assert len(starts) >= 2, f"{len(starts)} polls in 25 s"
+    for k, at in enumerate(starts[:2]):
+        due = first + timedelta(seconds=10 * k)
+        assert abs(at - due) <= ON_TIME, f"poll {k + 1} started {(at - due).total_seconds():+.1f} s from its due time"
