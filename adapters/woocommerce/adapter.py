@@ -32,6 +32,10 @@ and all_products read /products and the variations: from /variations on WooComme
 else /products/<id>/variations of every variable product. Variable products themselves are not
 returned (they are not sold; their variations are). A variable product whose own stock changed
 also brings its variations that share that stock ("manage_stock": "parent").
+
+find_products finds an order line's product before the order is created: by SKU in one GET
+/products?sku=a,b (variations included), by EAN by reading the catalogue until all are found
+(no REST argument filters on the GTIN or a meta key, in 7.8 or 9.9).
 """
 
 from __future__ import annotations
@@ -41,9 +45,17 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from adapters.errors import AdapterError, NotFound, Rejected, Transient
+from adapters.errors import AdapterError, AuthError, NotFound, Rejected, Transient
 from adapters.http import with_retries
-from plugin.sync.ports import RefundLine, ShopOrder, ShopOrderDraft, ShopOrderLine, ShopProduct, ShopRefund
+from plugin.sync.ports import (
+    RefundLine,
+    ShopCapabilities,
+    ShopOrder,
+    ShopOrderDraft,
+    ShopOrderLine,
+    ShopProduct,
+    ShopRefund,
+)
 
 from .client import WooClient, WooResponse
 from .mapping import (
@@ -376,6 +388,41 @@ class WooCommerceShop:
         """Cheap authenticated read; AuthError on bad or revoked keys."""
         self._read(lambda: self._client.get("orders", {"per_page": 1, "_fields": "id"}))
 
+    # ------------------------------------------------------------------ what the shop has
+    def shop_capabilities(self) -> ShopCapabilities:
+        """Whether products have WooCommerce's GTIN field, and the WooCommerce version.
+
+        The GTIN field (`global_unique_id`, WooCommerce 9.2+) is read from the products route's
+        own schema (OPTIONS /products, which WordPress answers without a permission check): it
+        says "the field exists" directly, also on a shop whose version string is odd or hidden.
+        The version (display only) is system_status' environment.version; `_fields` keeps the
+        answer to that section (the shop still computes the whole environment, with its remote
+        checks, so this is not called often). Either read failing leaves its part None;
+        AuthError (dead keys) is raised."""
+        has_gtin = version = None
+        try:
+            described = self._read(lambda: self._client.request("OPTIONS", "products"))
+            schema = described.data.get("schema") if isinstance(described.data, dict) else None
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            if isinstance(properties, dict) and properties:
+                has_gtin = "global_unique_id" in properties
+        except AuthError:
+            raise
+        except AdapterError:
+            pass
+        try:
+            status = self._read(lambda: self._client.get("system_status", {"_fields": "environment.version"}))
+            env = status.data.get("environment") if isinstance(status.data, dict) else None
+            found = env.get("version") if isinstance(env, dict) else None
+            version = found.strip() or None if isinstance(found, str) else None
+        except AuthError:
+            raise
+        except AdapterError:
+            pass
+        if has_gtin is None and version:
+            has_gtin = _version_tuple(version) >= (9, 2)     # no schema: the release that brought it
+        return ShopCapabilities(version=version, has_gtin=has_gtin)
+
     # ------------------------------------------------------------------ plumbing
     def _read(self, call: Callable[[], WooResponse]) -> WooResponse:
         return with_retries(call, attempts=self.read_attempts)
@@ -438,3 +485,13 @@ class WooCommerceShop:
         if not isinstance(data, dict) or not isinstance(data.get("id"), int):
             raise AdapterError(f"WooCommerce {what}: answer without an id")
         return data["id"]
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    """"9.2.0-beta.1" -> (9, 2, 0): version_compare() for plain dotted releases."""
+    parts = []
+    for part in version.split("-")[0].split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts)

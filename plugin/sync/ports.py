@@ -205,7 +205,7 @@ class TrackedLine:
     """A line a tracking entry says it carries (a partial shipment)."""
     shop_line_id: int | None         # the shop's order line item id (None: only the product was named)
     quantity: int | None             # None: the line's whole quantity
-    external_line_id: str | None = None   # our marketplace line id (line meta `_orderbridge_line_id`)
+    external_line_id: str | None = None   # our marketplace line id (WooCommerce: order meta `_orderbridge_lines`)
     product_id: int | None = None
 
 
@@ -260,7 +260,7 @@ class ShopOrder:
 class ShopOrderLine:
     """A line of a shop order we created: its shop line id and our marketplace line id."""
     id: int
-    external_line_id: str | None     # meta `_orderbridge_line_id`, None on lines not ours
+    external_line_id: str | None     # ours (WooCommerce: order meta `_orderbridge_lines`), None on lines not ours
     product_id: int | None
     quantity: int
     total: Decimal
@@ -275,6 +275,15 @@ class ShopProduct:
     ean: str                         # the configured EAN meta key, else the GTIN field ("" when absent)
     stock: int | None                # None when the shop does not manage this product's stock
     modified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShopCapabilities:
+    """What the shop's software has, as far as the sync cares. None: the shop did not say.
+    `has_gtin`: products carry a GTIN field of the shop's own (WooCommerce 9.2+:
+    `global_unique_id`); without it EAN matching needs an EAN meta key, or SKU matching."""
+    version: str | None = None       # the shop software's version, for display (e.g. "7.8.2")
+    has_gtin: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -357,6 +366,10 @@ class ShopPort(Protocol):
 
     def all_products(self) -> Iterator[ShopProduct]:
         """Every product and variation with managed stock (for the reconcile)."""
+
+    def shop_capabilities(self) -> ShopCapabilities:
+        """The shop's version and fields (cheap: a few reads). Raises AdapterError when the
+        shop cannot be asked at all; a part it does not answer is None."""
 
 
 # ---------------------------------------------------------------- the job queue
