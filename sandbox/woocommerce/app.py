@@ -78,6 +78,10 @@ def _inject_faults(state: WooState):
         limited = faults.rate_limit > 0
         if limited:
             faults.rate_limit -= 1
+        elif faults.rate_limit_writes > 0 and request.method not in ("GET", "HEAD", "OPTIONS"):
+            faults.rate_limit_writes -= 1
+            limited = True
+        if limited:
             state.stats["fault_rate_limited"] += 1
         retry_after = faults.retry_after
     if limited:

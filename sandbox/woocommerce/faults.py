@@ -17,6 +17,7 @@ class FaultConfig:
     timeout_rate: float = 0.0         # fraction of REST calls that sleep `timeout_sleep` s, then run
     timeout_sleep: float = 2.0
     rate_limit: int = 0               # the next N REST calls answer 429
+    rate_limit_writes: int = 0        # the next N REST writes (not GET/HEAD/OPTIONS) answer 429
     retry_after: int = 1              # Retry-After (seconds) sent with those 429s
     fail_after_commit_next: int = 0   # the next N POST /orders create the order, then answer 500
     # The same lost answer for other writes: the change is committed (webhooks queued), the

@@ -105,6 +105,11 @@ class Received:
     body: bytes
     at: float
 
+    @property
+    def is_ping(self) -> bool:
+        """WooCommerce's ping after a webhook's first delivery: an unsigned form post, no topic."""
+        return "X-Wc-Webhook-Topic" not in self.headers
+
 
 @dataclass
 class Receiver:
@@ -132,6 +137,19 @@ class Receiver:
                     raise AssertionError(f"expected {count} webhook requests, got {len(self.requests)}")
                 self._cond.wait(left)
             return list(self.requests)
+
+    def signed(self) -> list[Received]:
+        """The deliveries, without the pings."""
+        with self._cond:
+            return [r for r in self.requests if not r.is_ping]
+
+    def wait_for_signed(self, count: int, timeout: float = 5.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.signed()) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} signed deliveries, got {len(self.signed())}")
+            time.sleep(0.02)
+        return self.signed()
 
 
 class _Quiet(WSGIRequestHandler):

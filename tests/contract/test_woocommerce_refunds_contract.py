@@ -229,9 +229,9 @@ def test_cancellation_and_refunds_are_one_order_updated_each(woo_sandbox, woo_sh
 
     woo_shop.remove_lines(order_id, ("L-KM",), "cancelled L-KM")
     assert woo_sandbox.state.wait_for_deliveries()
-    topics = sorted((r.headers["X-Wc-Webhook-Topic"], json.loads(r.body)["id"]) for r in receiver.requests)
+    topics = sorted((r.headers["X-Wc-Webhook-Topic"], json.loads(r.body)["id"]) for r in receiver.signed())
     assert topics == sorted([("order.updated", order_id), ("product.updated", catalog["KM-1"]["id"])])
-    product = json.loads(next(r.body for r in receiver.requests if r.headers["X-Wc-Webhook-Topic"] == "product.updated"))
+    product = json.loads(next(r.body for r in receiver.signed() if r.headers["X-Wc-Webhook-Topic"] == "product.updated"))
     assert product["stock_quantity"] == 10
 
 

@@ -198,7 +198,9 @@ def test_resend_brings_a_backed_off_retry_forward(stack):
     stack.pause_webhooks()
     _no_shop_poll(stack)
     [ext] = stack.seed(1)
-    _set_faults(stack.woo, rate_limit=1, retry_after=60)
+    # on the creation itself: the line's product look-up before it (a GET) would wait the
+    # Retry-After out in the adapter's read retries
+    _set_faults(stack.woo, rate_limit_writes=1, retry_after=60)
     stack.poll()
 
     def backed_off():
