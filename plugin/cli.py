@@ -86,6 +86,14 @@ def worker(workers: int) -> None:
     make_consumer(workers).run()
 
 
+def _delay_range(_ctx, _param, value: str):
+    from sandbox.woocommerce.state import parse_delay
+    try:
+        return parse_delay(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @click.argument("which", type=click.Choice(["bol", "woocommerce"]))
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -93,10 +101,16 @@ def worker(workers: int) -> None:
 @click.option("--latency-ms", default=0, type=click.IntRange(0, 60000), help="Added to every answer.")
 @click.option("--allow-http-callbacks", is_flag=True,
               help="WooCommerce sandbox: accept a plain-http install callback (real shops refuse it).")
-def sandbox(which: str, host: str, port: int, latency_ms: int, allow_http_callbacks: bool) -> None:
+@click.option("--wc-version", type=click.Choice(["9.9.5", "7.8.2"]), default="9.9.5", show_default=True,
+              help="WooCommerce sandbox: the release it plays (7.8.2 runs on WordPress 6.1.9, without HPOS).")
+@click.option("--delivery-delay", default="0", show_default=True, metavar="LOW-HIGH", callback=_delay_range,
+              help="WooCommerce sandbox: seconds each webhook waits, as on WP-Cron (e.g. 10-60).")
+def sandbox(which: str, host: str, port: int, latency_ms: int, allow_http_callbacks: bool, wc_version: str,
+            delivery_delay: tuple[float, float] | None) -> None:
     """Run a sandbox marketplace or shop server (test and demo only)."""
     from plugin.demo.sandboxes import run_forever
-    run_forever(which, host, port, latency_ms, allow_http_callbacks=allow_http_callbacks)
+    run_forever(which, host, port, latency_ms, allow_http_callbacks=allow_http_callbacks, wc_version=wc_version,
+                delivery_delay=delivery_delay)
 
 
 # ---------------------------------------------------------------- set-up

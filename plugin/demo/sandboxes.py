@@ -5,7 +5,8 @@ from __future__ import annotations
 from sandbox.serving import run_until_stopped
 
 
-def run_forever(which: str, host: str, port: int, latency_ms: int = 0, *, allow_http_callbacks: bool = False) -> None:
+def run_forever(which: str, host: str, port: int, latency_ms: int = 0, *, allow_http_callbacks: bool = False,
+                wc_version: str = "9.9.5", delivery_delay: tuple[float, float] | None = None) -> None:
     if which == "bol":
         from sandbox.bol import create_app
         from sandbox.bol.state import BolState
@@ -15,7 +16,8 @@ def run_forever(which: str, host: str, port: int, latency_ms: int = 0, *, allow_
         from sandbox.woocommerce import create_app
         from sandbox.woocommerce.state import WooState
         site = {"site_url": f"http://{host}:{port}"} if port else {}
-        state = WooState(require_https_callback=not allow_http_callbacks, **site)
+        state = WooState(require_https_callback=not allow_http_callbacks, wc_version=wc_version,
+                         delivery_delay=delivery_delay, **site)
         on_exit = state.close
     if latency_ms:
         state.faults.latency_ms = latency_ms

@@ -38,7 +38,10 @@ def parse_delay(value) -> tuple[float, float] | None:
         return None
     if isinstance(value, str):
         parts = [p.strip() for p in value.replace(",", "-").split("-") if p.strip()]
-        value = tuple(float(p) for p in parts)
+        try:
+            value = tuple(float(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"bad delivery delay range: {value!r} (low-high seconds, e.g. 10-60)") from None
     elif isinstance(value, int | float):
         value = (float(value),)
     low, high = (float(value[0]), float(value[-1]))
