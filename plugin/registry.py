@@ -57,11 +57,13 @@ class AdapterRegistry:
     def shop(self, shop: Any) -> ShopPort:
         settings = dict(shop.settings or {})
         allow_private = bool(self._settings.allow_private_urls)   # SSRF guard off only in dev/sandbox
+        # the software's version as the shop said it (plugin/sync/shop_capabilities.py)
+        version = (getattr(shop, "capabilities", None) or {}).get("version")
         key = ("shop", shop.id, allow_private,
                self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", [])),
-                                 settings.get("http_timeout_seconds"), settings.get("ean_meta_key", "")))
+                                 settings.get("http_timeout_seconds"), settings.get("ean_meta_key", ""), version))
         return self._cached(key, lambda: build_shop(shop.platform, shop.url, self._box.open_json(shop.credentials),
-                                                    settings, allow_private_hosts=allow_private))
+                                                    settings, allow_private_hosts=allow_private, version=version))
 
     def credentials_schema(self, marketplace: str):
         return credentials_schema(marketplace)
@@ -154,14 +156,15 @@ def bol_budgets(rate_limits: dict | None) -> dict:
 
 
 def build_shop(platform: str, url: str, credentials: dict, settings: dict, *,
-               allow_private_hosts: bool = False) -> ShopPort:
+               allow_private_hosts: bool = False, version: str | None = None) -> ShopPort:
     """`allow_private_hosts` (Settings.allow_private_urls: dev/sandbox only) lets the shop URL
-    resolve to loopback/private addresses; otherwise every call to the shop refuses them."""
+    resolve to loopback/private addresses; otherwise every call to the shop refuses them.
+    `version`: the shop software's release, as it said (None: not known)."""
     if platform == "woocommerce":
         from adapters.woocommerce.adapter import WooCommerceShop
         return WooCommerceShop(url, credentials["consumer_key"], credentials["consumer_secret"],
                                tracking_meta_keys=tuple(settings.get("tracking_meta_keys", [])),
                                timeout=float(settings.get("http_timeout_seconds", 15.0)),
                                allow_private_hosts=allow_private_hosts,
-                               ean_meta_key=str(settings.get("ean_meta_key", "") or ""))
+                               ean_meta_key=str(settings.get("ean_meta_key", "") or ""), wc_version=version)
     raise ValueError(f"unknown shop platform {platform!r}")

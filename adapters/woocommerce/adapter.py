@@ -59,6 +59,7 @@ from plugin.sync.ports import (
 
 from .client import WooClient, WooResponse
 from .mapping import (
+    CREATED_VIA,
     REF_KEY,
     UnexpectedPayload,
     draft_to_wc,
@@ -78,6 +79,9 @@ from .mapping import (
 PER_PAGE = 100                      # the REST API's maximum
 SKU_CHUNK = 50                      # SKUs per GET /products?sku= (a short query string)
 REF_LOOKBACK = timedelta(minutes=1)  # shop clock vs. ours when searching by creation date
+# GET /orders?created_via= (9.9+): ours, and what older releases recorded for every REST create
+OUR_CREATED_VIA = f"{CREATED_VIA},rest-api"
+CREATED_VIA_FILTER_SINCE = (9, 9)   # woocommerce#57052 and #57225, released in 9.9.0
 REFUND_MARKER_KEY = "_orderbridge_return"   # refund meta: the return a refund record of ours is for
 REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"   # wc_create_refund() said no
 NOT_CANCELLABLE = ("cancelled", "trash")                         # no lines to take out any more
@@ -89,14 +93,17 @@ class WooCommerceShop:
     def __init__(self, url: str, consumer_key: str, consumer_secret: str, *,
                  tracking_meta_keys: Iterable[str] = (), timeout: float = 10, verify_ssl: bool = True,
                  read_attempts: int = 3, query_string_auth: bool = False, client: WooClient | None = None,
-                 allow_private_hosts: bool = False, ean_meta_key: str = ""):
+                 allow_private_hosts: bool = False, ean_meta_key: str = "", wc_version: str | None = None):
         """`query_string_auth` sends the keys as query params over https, for hosts whose server
         drops the Authorization header; over http the client always signs with OAuth 1.0a.
         `allow_private_hosts` lets the shop URL point at loopback/private addresses (dev and
         sandboxes only); otherwise every call refuses them with UnsafeURL (adapters.netguard).
         `ean_meta_key`: product meta holding the EAN (a GTIN plugin's field); empty means
-        WooCommerce's own `global_unique_id`, which is also the fallback."""
+        WooCommerce's own `global_unique_id`, which is also the fallback. `wc_version`: the
+        shop's WooCommerce release as it said at install (None: not known), for arguments only
+        newer releases declare."""
         self.url = url.rstrip("/")
+        self.filters_created_via = version_at_least(wc_version, CREATED_VIA_FILTER_SINCE)
         self.tracking_meta_keys = tuple(tracking_meta_keys)
         self.ean_meta_key = (ean_meta_key or "").strip()
         self.read_attempts = max(1, read_attempts)
@@ -119,9 +126,17 @@ class WooCommerceShop:
         """The order we created with this ref, if any. REST v3 cannot filter on meta, so page
         through orders created since `created_after` (minus a minute of clock skew), oldest id
         first, and compare `_orderbridge_ref` here. Trashed orders are looked at too (second
-        pass): a trashed order still means "already created, do not create again"."""
+        pass): a trashed order still means "already created, do not create again".
+
+        From WooCommerce 9.9 the shop stores the `created_via` we send and GET /orders filters
+        on it, so the shop's own checkout orders (most of a busy shop's) are not paged through;
+        "rest-api" stays in the filter for an order created before an upgrade, which recorded
+        that whatever we sent. Older releases do not declare the argument: it is sent only to a
+        shop known to be 9.9 or later, and the ref decides either way."""
         base = {"after": format_wc_datetime(created_after - REF_LOOKBACK), "dates_are_gmt": "true",
                 "orderby": "id", "order": "asc"}
+        if self.filters_created_via:
+            base["created_via"] = OUR_CREATED_VIA
         for extra in ({}, {"status": "trash"}):
             for raw in self._pages("orders", {**base, **extra}):
                 if meta_value(raw, REF_KEY) == ref:
@@ -495,3 +510,9 @@ def _version_tuple(version: str) -> tuple[int, ...]:
             break
         parts.append(int(part))
     return tuple(parts)
+
+
+def version_at_least(version: str | None, wanted: tuple[int, ...]) -> bool:
+    """"9.9.5" >= (9, 9); an unknown or unreadable version is not."""
+    parts = _version_tuple(version or "")
+    return bool(parts) and parts >= wanted

@@ -24,8 +24,9 @@ Facts about WooCommerce this relies on:
   registered gateway, else the raw payment_method (admin/meta-boxes/class-wc-meta-box-order-
   data.php): both fields are the marketplace's name ("bol.com").
 - Money fields are JSON strings ("12.50"); WordPress refuses numbers there.
-- `created_via` is read-only: WooCommerce records "rest-api" whatever we send. We send
-  "orderbridge" anyway; our own marker is the `_orderbridge_ref` meta.
+- `created_via`: before 9.9 it is read-only and WooCommerce records "rest-api" whatever we send;
+  from 9.9 it stores what we send ("orderbridge") and GET /orders filters on it
+  (find_order_by_ref uses that). Our own marker stays the `_orderbridge_ref` meta.
 - Order dates come without an offset; the `*_gmt` variants are UTC and are the ones read here.
 - The Shipment Tracking extension keeps a list of entries in meta `_wc_shipment_tracking_items`
   (a JSON object instead of a list when PHP left holes in the array). A known carrier is a slug

@@ -172,8 +172,9 @@ class WooState:
     @property
     def stores_created_via(self) -> bool:
         """9.9.5 stores the `created_via` a REST create sends (and GET /orders filters on it);
-        7.8.2 forced "rest-api" (read-only in its schema). Between the two: guessed at 9.0."""
-        return self.wc_at_least("9.0")
+        7.8.2 forced "rest-api" (read-only in its schema). Both came in 9.9.0 (woocommerce
+        pull requests 57052 and 57225)."""
+        return self.wc_at_least("9.9")
 
     @property
     def link_target_hints(self) -> bool:

@@ -21,11 +21,21 @@ try:  # tests/ may or may not become a package; the fixtures module sits next to
         CONSUMER_KEY,
         CONSUMER_SECRET,
         receiver,
+        running_sandbox,
+        shop_for,
         woo_sandbox,
         woo_shop,
     )
 except ImportError:  # pragma: no cover
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, receiver, woo_sandbox, woo_shop  # noqa: F401
+    from conftest_woocommerce import (  # noqa: F401
+        CONSUMER_KEY,
+        CONSUMER_SECRET,
+        receiver,
+        running_sandbox,
+        shop_for,
+        woo_sandbox,
+        woo_shop,
+    )
 
 WEBHOOK_SECRET = "whsec_7f3a9c1e"
 TOPICS = ("order.updated", "order.created")
@@ -89,6 +99,39 @@ def test_lost_answer_is_transient_and_the_order_is_found_by_ref(woo_sandbox, woo
               if any(m["key"] == "_orderbridge_ref" and m["value"] == "ob-lost" for m in o["meta_data"])]
     assert len(stored) == 1
     assert found is not None and found.id == stored[0]["id"]
+
+
+def _checkout_orders(state, count: int) -> None:
+    """The shop's own orders, placed at its checkout (created_via "checkout")."""
+    with state.lock:
+        for i in range(count):
+            order = create_order(state, {"status": "processing", "billing": {"email": f"buyer{i}@example.nl"}})
+            order.created_via = "checkout"
+
+
+@pytest.mark.parametrize("version, told, pages", [("9.9.5", "9.9.5", 2), ("9.9.5", None, 3), ("7.8.2", "7.8.2", 3)])
+def test_find_by_ref_skips_the_shops_checkout_orders_where_the_shop_can_filter(version, told, pages):
+    """From 9.9 GET /orders filters on created_via: the look-up reads our orders only (one page
+    per pass, the second pass is the Trash). 7.8 has no such argument, nor is it sent to a shop
+    whose version is not known: the look-up pages through the shop's 150 checkout orders as
+    before. Either way the ref decides, and an order created before an upgrade (created_via
+    "rest-api") is still found."""
+    with running_sandbox(wc_version=version) as sandbox:
+        shop = shop_for(sandbox, wc_version=told)
+        started = sandbox.clock()
+        _checkout_orders(sandbox.state, 150)
+        ours = shop.create_order(draft("ob-busy"))
+        with sandbox.state.lock:
+            before = create_order(sandbox.state, {"status": "processing", "meta_data": [
+                {"key": "_orderbridge_ref", "value": "ob-before-upgrade"}]})
+            before.created_via = "rest-api"
+        assert sandbox.state.stores_created_via is (version == "9.9.5")
+
+        reads = sandbox.state.stats["GET /wp-json/wc/v3/orders"]
+        assert shop.find_order_by_ref("ob-none", created_after=started) is None
+        assert sandbox.state.stats["GET /wp-json/wc/v3/orders"] - reads == pages
+        assert shop.find_order_by_ref("ob-busy", created_after=started).id == ours.id
+        assert shop.find_order_by_ref("ob-before-upgrade", created_after=started).id == before.id
 
 
 def test_find_by_ref_also_sees_a_trashed_order(woo_sandbox, woo_shop):
