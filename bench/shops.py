@@ -1,6 +1,6 @@
 """Many WooCommerce sandbox shops in one process, for the benchmarks.
 
-    python -m bench.shops --port P --shops 100 [--latency-ms 40]
+    python -m bench.shops --port P --shops 100 [--latency-ms 40] [--delivery-delay 10-60]
 
 The WooCommerce sandbox is one shop per state (its own orders, keys, webhooks, site URL, and one
 webhook delivery worker, like one WordPress site's Action Scheduler). Starting 100 sandbox
@@ -36,7 +36,7 @@ def shop_url(base: str, index: int) -> str:
     return f"{base}/shop-{index}"
 
 
-def build(port: int, shops: int, latency_ms: int):
+def build(port: int, shops: int, latency_ms: int, delivery_delay: tuple[float, float] | None = None):
     from sandbox.woocommerce import create_app
     from sandbox.woocommerce.models import meta_get
     from sandbox.woocommerce.state import WooState
@@ -44,7 +44,8 @@ def build(port: int, shops: int, latency_ms: int):
     states = []
     mounts = {}
     for i in range(shops):
-        state = WooState(seed=i, site_url=shop_url(f"http://127.0.0.1:{port}", i))
+        # delivery_delay: each webhook waits in the shop's queue as WP-Cron leaves it on a real shop
+        state = WooState(seed=i, site_url=shop_url(f"http://127.0.0.1:{port}", i), delivery_delay=delivery_delay)
         state.faults.latency_ms = latency_ms
         state.add_key(*shop_keys(i), "read_write")
         states.append(state)
@@ -95,8 +96,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--shops", type=int, default=100)
     parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--delivery-delay", default="", metavar="LOW-HIGH",
+                        help="seconds each webhook waits in the shop's queue (WP-Cron), e.g. 10-60")
     args = parser.parse_args()
-    app, states = build(args.port, args.shops, args.latency_ms)
+    from sandbox.woocommerce.state import parse_delay
+    try:
+        delay = parse_delay(args.delivery_delay)
+    except ValueError as exc:
+        parser.error(str(exc))
+    app, states = build(args.port, args.shops, args.latency_ms, delay)
 
     def close_shops():
         for state in states:

@@ -160,7 +160,8 @@ wait_for = Stack.wait_for
 
 @contextmanager
 def running(topology: str, *, var_dir: Path, shops: int, latency_ms: int, consumers: int = 2,
-            consumer_threads: int = 16, web_workers: int = 2, env: dict | None = None) -> Iterator[System]:
+            consumer_threads: int = 16, web_workers: int = 2, env: dict | None = None,
+            delivery_delay: str = "") -> Iterator[System]:
     from plugin.demo.topology import launched
     var_dir.mkdir(parents=True, exist_ok=True)
     with launched(topology, var_dir=var_dir, latency_ms=latency_ms, web_workers=web_workers,
@@ -168,7 +169,8 @@ def running(topology: str, *, var_dir: Path, shops: int, latency_ms: int, consum
         port = free_port()
         log = open(var_dir / "logs" / "bench-shops.log", "ab")
         proc = subprocess.Popen([sys.executable, "-m", "bench.shops", "--port", str(port), "--shops", str(shops),
-                                 "--latency-ms", str(latency_ms)], stdout=log, stderr=subprocess.STDOUT,
+                                 "--latency-ms", str(latency_ms), "--delivery-delay", delivery_delay],
+                                stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         bol = httpx.Client(base_url=stack.urls["bol"], timeout=60)
