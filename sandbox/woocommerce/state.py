@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 import secrets
 import threading
 from collections import Counter
@@ -37,11 +38,10 @@ def parse_delay(value) -> tuple[float, float] | None:
     if value in (None, "", 0, "0"):
         return None
     if isinstance(value, str):
-        parts = [p.strip() for p in value.replace(",", "-").split("-") if p.strip()]
-        try:
-            value = tuple(float(p) for p in parts)
-        except ValueError:
-            raise ValueError(f"bad delivery delay range: {value!r} (low-high seconds, e.g. 10-60)") from None
+        found = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*(?:[-,]\s*(\d+(?:\.\d*)?)\s*)?", value)
+        if found is None:
+            raise ValueError(f"bad delivery delay range: {value!r} (low-high seconds, e.g. 10-60)")
+        value = tuple(float(n) for n in found.groups() if n is not None)
     elif isinstance(value, int | float):
         value = (float(value),)
     low, high = (float(value[0]), float(value[-1]))

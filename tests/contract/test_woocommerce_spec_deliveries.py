@@ -201,3 +201,6 @@ def test_delivery_delay_is_off_by_default_and_parsed_from_a_range():
     assert parse_delay("0") is None
     with pytest.raises(ValueError):
         parse_delay("60-10")
+    for bad in ("-", "x", "10-20-30", "-5"):
+        with pytest.raises(ValueError, match="bad delivery delay range"):
+            parse_delay(bad)
