@@ -410,10 +410,12 @@ class WooCommerceShop:
         The GTIN field (`global_unique_id`, WooCommerce 9.2+) is read from the products route's
         own schema (OPTIONS /products, which WordPress answers without a permission check): it
         says "the field exists" directly, also on a shop whose version string is odd or hidden.
-        The version (display only) is system_status' environment.version; `_fields` keeps the
-        answer to that section (the shop still computes the whole environment, with its remote
-        checks, so this is not called often). Either read failing leaves its part None;
-        AuthError (dead keys) is raised."""
+        The version (shown in the settings, and given back as `wc_version`) is system_status'
+        environment.version; `_fields` keeps the answer to that section (the shop may still
+        compute the whole environment, with its remote checks, so this is not called often).
+        Either read failing leaves its part None. AuthError (dead keys: WordPress authenticates
+        before it answers OPTIONS) is raised from the schema read only: system_status also needs
+        manage_woocommerce, which a working key's user may lack (403)."""
         has_gtin = version = None
         try:
             described = self._read(lambda: self._client.request("OPTIONS", "products"))
@@ -430,9 +432,7 @@ class WooCommerceShop:
             env = status.data.get("environment") if isinstance(status.data, dict) else None
             found = env.get("version") if isinstance(env, dict) else None
             version = found.strip() or None if isinstance(found, str) else None
-        except AuthError:
-            raise
-        except AdapterError:
+        except AdapterError:      # AuthError too: a key without manage_woocommerce (see above)
             pass
         if has_gtin is None and version:
             has_gtin = _version_tuple(version) >= (9, 2)     # no schema: the release that brought it

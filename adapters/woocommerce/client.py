@@ -90,7 +90,7 @@ class WooClient:
         check_url(self.url, allow_private=self.allow_private_hosts)
         # The OAuth signer renders booleans as "1"/"" while the URL says "True": send strings.
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-        call = {"GET": self._api.get, "DELETE": self._api.delete}.get(method)
+        call = {"GET": self._api.get, "DELETE": self._api.delete, "OPTIONS": self._api.options}.get(method)
         try:
             if call is not None:
                 response = call(endpoint, params=query, allow_redirects=False)

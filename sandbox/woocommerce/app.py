@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from . import (
     routes_auth,
     routes_control,
+    routes_discovery,
     routes_notes,
     routes_orders,
     routes_products,
@@ -37,7 +38,8 @@ _SERVICE_UNAVAILABLE = (b"<html><head><title>503 Service Unavailable</title></he
 def create_app(state: WooState | None = None) -> Flask:
     app = Flask("sandbox.woocommerce")
     app.extensions["woo_state"] = state or WooState()
-    for module in (routes_orders, routes_refunds, routes_notes, routes_products, routes_webhooks, routes_tracking,
+    # routes_discovery first: its OPTIONS /products answers before Flask's automatic OPTIONS
+    for module in (routes_discovery, routes_orders, routes_refunds, routes_notes, routes_products, routes_webhooks, routes_tracking,
                    routes_control, routes_stock_changes, routes_auth):
         app.register_blueprint(module.bp)
 
