@@ -69,6 +69,10 @@ class Shop(Base):
     # the merchant to revoke those we no longer use.
     key_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     superseded_key_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # What the shop's software has (plugin/sync/shop_capabilities.py): {"version", "has_gtin",
+    # "checked_at"}, read after install and sign-in and refreshed daily. Not `settings`: those are
+    # the merchant's choices, this is what the shop said. None: not asked yet.
+    capabilities: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     __table_args__ = (UniqueConstraint("platform", "url", name="uq_shop_platform_url"),)
 
 

@@ -16,6 +16,7 @@ from plugin.store.cursors import cursor_for, poll_failed, poll_succeeded
 from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_refused_keys
+from plugin.sync.shop_capabilities import refresh_capabilities
 from plugin.sync.shop_webhooks import WEBHOOK_TOPICS, webhook_url
 
 __all__ = ["OVERLAP", "WEBHOOK_TOPICS", "poll_shop", "webhook_url"]
@@ -59,4 +60,5 @@ def poll_shop(ctx: SyncContext, shop_id: int) -> dict:
         raise
     with ctx.db.session() as s:
         poll_succeeded(s, stream, started, ctx.clock())
+    refresh_capabilities(ctx, shop_id)   # daily (hourly while unknown): a shop gets upgraded
     return counts

@@ -29,6 +29,7 @@ from marshmallow import ValidationError
 from plugin.config import public_url_problem
 from plugin.schemas import first_error
 from plugin.sync.install import APP_NAME, InstallError, accept_callback, redeem, start_grant
+from plugin.sync.shop_capabilities import detect_capabilities
 from plugin.web import security, tokens
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,10 @@ def install_return():
         shop_id, purpose = redeem(_ctx(), nonce)
     except InstallError as exc:
         return _failed(str(exc), purpose)
+    # What the shop's software has (its version, the GTIN field), for the settings to say what
+    # to match stock by. Asked here, not in the key callback: the shop waits on that callback
+    # and deletes the key if it fails or times out; this read may be slow and never fails.
+    detect_capabilities(_ctx(), shop_id)
     security.sign_in(shop_id)
     if purpose == "install":
         flash("orderbridge is installed on your shop. Add a marketplace connection to start.", "ok")

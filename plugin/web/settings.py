@@ -21,6 +21,7 @@ from plugin.sync.manage_connections import (
     set_enabled,
     test_connection,
 )
+from plugin.sync.shop_capabilities import gtin_matching_unavailable, gtin_missing, shop_software
 from plugin.sync.shop_keys import dismiss as dismiss_keys_notice
 from plugin.sync.shop_keys import keys_to_revoke
 from plugin.sync.shop_settings import save_shop_settings
@@ -53,6 +54,9 @@ def _render(status: int = 200, **extra):
         reason_codes=ctx.adapters.cancel_reason_codes("bol"),
         handling_results=ctx.adapters.return_handling_results("bol"),
         keys_to_revoke=keys_to_revoke(ctx, shop.id),
+        # what the shop's software has: with no GTIN field, EAN matching needs an EAN custom field
+        gtin_missing=gtin_missing(shop.capabilities), shop_software=shop_software(shop.capabilities),
+        gtin_unavailable=gtin_matching_unavailable(shop.capabilities, settings),
     )
     context.update(extra)
     return render_template("settings.html", **context), status

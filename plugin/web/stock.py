@@ -14,6 +14,7 @@ from plugin.store.stock_views import (
     stock_counts,
     stock_page,
 )
+from plugin.sync.shop_capabilities import gtin_matching_unavailable, shop_software
 from plugin.web.security import shop_required, signed_in_shop
 
 bp = Blueprint("stock", __name__, url_prefix="/admin")
@@ -41,7 +42,9 @@ def index():
         counts = stock_counts(s, shop.id, q)
         result = stock_page(s, shop.id, tab, q, page)
     return render_template("stock.html", shop=shop, tabs=STOCK_TABS, tab=tab, q=q, counts=counts, result=result,
-                           enabled=(shop.settings or {}).get("stock_sync", False))
+                           enabled=(shop.settings or {}).get("stock_sync", False),
+                           gtin_unavailable=gtin_matching_unavailable(shop.capabilities, shop.settings),
+                           shop_software=shop_software(shop.capabilities))
 
 
 @bp.post("/stock/<int:link_id>/resend")
