@@ -323,3 +323,12 @@ def test_registry_builds_the_shop_with_its_ean_key():
     assert shop.ean_meta_key == "_ean_plugin"
     assert build_shop("woocommerce", "https://shop.example", {"consumer_key": "ck", "consumer_secret": "cs"},
                       {}).ean_meta_key == ""
+
+
+def test_registry_tells_the_shop_its_version_for_the_created_via_filter():
+    from plugin.registry import build_shop
+    keys = {"consumer_key": "ck", "consumer_secret": "cs"}
+    assert build_shop("woocommerce", "https://shop.example", keys, {}, version="9.9.5").filters_created_via
+    assert build_shop("woocommerce", "https://shop.example", keys, {}, version="10.3.1").filters_created_via
+    for older in ("9.8.5", "7.8.2", None, "", "trunk"):
+        assert not build_shop("woocommerce", "https://shop.example", keys, {}, version=older).filters_created_via
