@@ -58,7 +58,7 @@ class AdapterRegistry:
         settings = dict(shop.settings or {})
         allow_private = bool(self._settings.allow_private_urls)   # SSRF guard off only in dev/sandbox
         # the software's version as the shop said it (plugin/sync/shop_capabilities.py)
-        version = (shop.capabilities or {}).get("version")
+        version = (getattr(shop, "capabilities", None) or {}).get("version")   # None on a bare stand-in
         key = ("shop", shop.id, allow_private,
                self._fingerprint(shop.credentials, shop.url, sorted(settings.get("tracking_meta_keys", [])),
                                  settings.get("http_timeout_seconds"), settings.get("ean_meta_key", ""), version))
