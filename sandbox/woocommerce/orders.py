@@ -4,7 +4,9 @@ the helpers here, so webhooks follow the same hooks WooCommerce uses:
 
     create            -> woocommerce_new_order     -> order.created, then order.updated
     any later save    -> woocommerce_update_order  -> order.updated
-    trash             -> woocommerce_trash_order   -> order.deleted   (payload {"id": N})
+    trash             -> woocommerce_trash_order   -> order.deleted   (payload {"id": N}); from
+                         the admin list without HPOS, order.updated (status "trash") first
+    restore           -> one save, then woocommerce_untrash_order -> order.updated, order.restored
     force delete      -> no order.* webhook (WooCommerce hooks order.deleted to trashing only)
 
 Status changes run the stock hooks (stock.py): wc_maybe_reduce_stock_levels on processing,
@@ -116,13 +118,35 @@ def set_status(state: WooState, order: Order, status: str) -> None:
     save(state, order)
 
 
-def trash_order(state: WooState, order: Order) -> None:
+TRASH_META = ("_wp_trash_meta_status", "_wp_trash_meta_time")
+
+
+def trash_order(state: WooState, order: Order, *, from_admin: bool = False) -> None:
+    """Move to the Trash. Through the REST API ($order->delete()) and from the admin with HPOS
+    (OrdersTableDataStore::trash_order) only woocommerce_trash_order runs: order.deleted alone.
+    From the admin list without HPOS, wp_trash_post() saves the post with status trash first, so
+    order.updated (its body built when it is sent: status "trash") comes before order.deleted."""
     if order.status == "trash":
         raise ApiError(410, "woocommerce_rest_already_trashed", "The shop_order has already been deleted.")
     order.trashed_from = order.status
     order.status = "trash"
-    order.date_modified = state.now()
+    order.date_modified = now = state.now()
+    meta_update(order.meta, TRASH_META[0], f"wc-{order.trashed_from}", None, state.next_meta_id)
+    meta_update(order.meta, TRASH_META[1], str(int(now.timestamp())), None, state.next_meta_id)
+    if from_admin and not state.hpos:
+        state.fire("order.updated", order.id)
     state.fire("order.deleted", order.id)
+
+
+def restore_order(state: WooState, order: Order) -> None:
+    """"Restore" in the admin's Trash (wc untrash): the status it had before, one save
+    (order.updated), then woocommerce_untrash_order (order.restored)."""
+    if order.status != "trash":
+        raise ApiError(400, "woocommerce_rest_not_trashed", "The order is not in the Trash.")
+    order.status, order.trashed_from = order.trashed_from or "pending", None
+    order.meta = [m for m in order.meta if m.key not in TRASH_META]
+    save(state, order)
+    state.fire("order.restored", order.id)
 
 
 def delete_order(state: WooState, order: Order) -> None:

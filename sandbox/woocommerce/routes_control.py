@@ -16,6 +16,10 @@ Products:
                                           stock in wp-admin (one save, one product.updated). A
                                           variation whose stock its parent manages answers 400.
 Orders, besides status/complete:
+  POST /_sandbox/orders/<id>/trash        the merchant trashes it in wp-admin: order.updated (status
+                                          trash) then order.deleted without HPOS, only
+                                          order.deleted with HPOS (WooState.hpos)
+  POST /_sandbox/orders/<id>/restore      "Restore" from the Trash: its earlier status, order.updated
   POST /_sandbox/orders/<id>/tracking     {tracking_provider, tracking_number, products_list?:
                                           [{item_id, qty}]}: the merchant adds a tracking entry
                                           (with products_list: of those lines only, as AST Pro's
@@ -31,7 +35,7 @@ from flask import Blueprint, request
 
 from .api import get_state
 from .models import ORDER_STATUSES
-from .orders import order_to_json, save, set_status
+from .orders import order_to_json, restore_order, save, set_status, trash_order
 from .products import create_product, create_variation, product_to_json
 from .refunds import create_refund, refund_to_json
 from .stock import managing_stock, save_product
@@ -144,6 +148,29 @@ def change_status(order_id: int):
         if body.get("status") not in ORDER_STATUSES:
             return f"status must be one of {', '.join(ORDER_STATUSES)}"
         set_status(state, order, body["status"])
+
+    return _merchant_change(order_id, change)
+
+
+@bp.post("/orders/<int:order_id>/trash")
+def trash(order_id: int):
+    """The merchant moves the order to the Trash in wp-admin (the order list's row action, or
+    the edit screen): with HPOS only order.deleted, without it order.updated first."""
+    def change(state, order):
+        if order.status == "trash":
+            return "the order is already in the Trash"
+        trash_order(state, order, from_admin=True)
+
+    return _merchant_change(order_id, change)
+
+
+@bp.post("/orders/<int:order_id>/restore")
+def restore(order_id: int):
+    """"Restore" in the admin's Trash: back to the status it had (order.updated)."""
+    def change(state, order):
+        if order.status != "trash":
+            return "the order is not in the Trash"
+        restore_order(state, order)
 
     return _merchant_change(order_id, change)
 

@@ -94,10 +94,13 @@ def delete(order_id: int):
         order = state.orders.get(order_id)
         if order is None:
             raise _invalid_id()
+        # WC_REST_CRUD_Controller::delete_item() prepares the answer before it deletes or
+        # trashes: both answer with the order as it was (a trashed one not yet "trash")
+        if order.status == "trash" and not force:
+            trash_order(state, order)                # 410 woocommerce_rest_already_trashed
+        data = order_to_json(state, order)
         if force:
-            data = order_to_json(state, order)       # the previous object, as WooCommerce returns
             delete_order(state, order)
         else:
             trash_order(state, order)
-            data = order_to_json(state, order)
     return respond(data)
