@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from plugin.domain.order import TRASHED_IN_SHOP
 from plugin.store import models
 
 OPEN_SHIPMENT = ("pending", "sending", "submitted")
@@ -32,8 +33,9 @@ TABS: dict[str, str] = {
     "cancelled": "Cancelled",
     "manual": "Handled manually",
 }
-# An order's own badge where it differs from its tab's name.
-STATUS_LABELS = {"errors": "Error"}
+# An order's own badge where it differs from its tab's name. "trashed": an error of its own, the
+# order moved to the Trash in the shop (listed with the errors: the merchant decides).
+STATUS_LABELS = {"errors": "Error", "trashed": "Trashed in shop"}
 PAGE_SIZE = 25
 
 
@@ -141,19 +143,20 @@ def page_of_orders(session: Session, shop_id: int, tab: str, q: str = "", page: 
         .order_by(models.Order.id.desc())
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE))
     out = [OrderRow(id=o.id, external_id=o.external_id, marketplace=marketplace, connection=conn_name,
-                    status=display_status(o.status, shipment_state), shop_order_number=number,
+                    status=display_status(o.status, shipment_state, o.error), shop_order_number=number,
                     shop_order_id=shop_order_id, shipment_state=shipment_state,
                     tracking=o.tracking_number, error=o.error, placed_at=o.placed_at, updated_at=o.updated_at)
            for o, number, shop_order_id, shipment_state, conn_name, marketplace in rows]
     return Page(out, page, pages, total)
 
 
-def display_status(status: str, shipment_state: str | None) -> str:
-    """The tab an order is listed under (shipped splits into pending shipment / shipped)."""
+def display_status(status: str, shipment_state: str | None, error: str | None = None) -> str:
+    """The tab an order is listed under (shipped splits into pending shipment / shipped), or
+    "trashed" for an error that is the shop's Trash (listed under Errors)."""
     if status == "shipped":
         return "shipped" if shipment_state in DONE_SHIPMENT else "pending_shipment"
     if status == "error":
-        return "errors"
+        return "trashed" if (error or "").startswith(TRASHED_IN_SHOP) else "errors"
     return status
 
 
@@ -183,7 +186,7 @@ def order_detail(session: Session, shop_id: int, order_id: int) -> OrderDetail |
                                     .order_by(models.TimelineEntry.at.desc(), models.TimelineEntry.id.desc())))
     return OrderDetail(order=order, connection=session.get(models.Connection, order.connection_id), binding=binding,
                        shipment=shipment, shipments=shipments, lines=list(order.lines), timeline=timeline,
-                       status=display_status(order.status, shipment.state if shipment else None),
+                       status=display_status(order.status, shipment.state if shipment else None, order.error),
                        other_work_waiting=_other_work_waiting(session, order.id))
 
 

@@ -15,10 +15,12 @@ from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.shop_settings import shop_settings
 from plugin.sync.sync_stock import note_product_change
+from plugin.sync.trashed_in_shop import order_deleted_in_shop
 
 log = logging.getLogger(__name__)
 
 ORDER_TOPICS = ("order.created", "order.updated")
+DELETED_TOPIC = "order.deleted"   # moved to the Trash: the body is only {"id": N}
 PRODUCT_TOPICS = ("product.created", "product.updated")
 
 
@@ -39,6 +41,7 @@ def process_delivery(ctx: SyncContext, delivery_id: int) -> str:
                 # signed by the shop but not an order: it never becomes one, so it is recorded as
                 # processed instead of swept again forever; the shop poll still reads the order
                 log.warning("delivery %s: unreadable order payload: %s", delivery_id, exc)
+        deleted_id = _deleted_id(payload) if topic == DELETED_TOPIC else None
         product = None
         if topic in PRODUCT_TOPICS and shop_settings(shop).get("stock_sync"):
             try:
@@ -48,14 +51,25 @@ def process_delivery(ctx: SyncContext, delivery_id: int) -> str:
     outcome = "ignored"
     if shop_order is not None:
         outcome = apply_shop_order(ctx, shop_id, shop_order, f"webhook {topic}")
+    elif deleted_id is not None:
+        # the order is in the shop's Trash: an open order is flagged and never shipped. Raises
+        # when the shop cannot be read now: left unprocessed, the recovery sweep runs it again.
+        outcome = order_deleted_in_shop(ctx, shop_id, deleted_id, f"webhook {topic}")
     elif product is not None:
         # the payload is built when WooCommerce sends the delivery: the product as it is now. The
         # value sent is read again from the shop when the stock pusher sends it.
         outcome = "stock queued" if note_product_change(ctx, shop_id, product, topic) else "stock unchanged"
-    # order.deleted is recorded only (an order deleted in the shop is not a cancellation).
     with ctx.db.session() as s:
         s.execute(update(models.WebhookDelivery)
                   .where(models.WebhookDelivery.id == delivery_id, models.WebhookDelivery.processed_at.is_(None))
                   .values(processed_at=ctx.clock())
                   .execution_options(synchronize_session=False))
     return outcome
+
+
+def _deleted_id(payload) -> int | None:
+    """The order id of an order.deleted body ({"id": N}); anything else is recorded only."""
+    value = payload.get("id") if isinstance(payload, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2 ** 63:
+        return None
+    return value

@@ -35,10 +35,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from plugin.domain import REQUESTED_BY_CUSTOMER, OrderStatus
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
+from plugin.sync.apply_shop_change import add_shipment
 from plugin.sync.context import SyncContext
 from plugin.sync.disconnect import shop_active
 from plugin.sync.errors import ActionRefused
-from plugin.sync.push_shipment import shipment_to_resend
+from plugin.sync.push_shipment import order_shipments, shipment_to_resend, with_shipments
 from plugin.sync.shop_settings import shop_settings
 
 WHO = "resend requested by the merchant"
@@ -103,14 +104,32 @@ def _resend(ctx: SyncContext, shop_id: int, order_id: int) -> _Job:
                 return _resend_shipment(ctx, s, order, shipment, now)
             if cancellation is not None:
                 return _resend_cancellation(ctx, s, order, cancellation, now)
+            domain = to_domain(order)
+            if domain.trashed:
+                return _ship_trashed_anyway(ctx, s, order, domain, now)
             # In error, yet nothing failed any more (the shop's webhook showed the order exists
             # after its creation was given up): back to where it was, nothing to redo.
-            domain = to_domain(order)
             outcome = domain.resend()
             write_back(order, domain)
             timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}; nothing left to redo")
             return _Job("", order.id, 0, f"back to {outcome.status.value}: nothing needed to be sent again")
         return _cancellation_or_return_waiting(ctx, s, order, now) or _push_now(ctx, s, order, binding, shipment, now)
+
+
+def _ship_trashed_anyway(ctx: SyncContext, s: Session, order: models.Order, domain, now: datetime) -> _Job:
+    """Resend of an order flagged as trashed in the shop: the merchant says it goes anyway. One
+    that waited for its T&T ships without it; one not shipped yet goes back to not shipped."""
+    domain = with_shipments(domain, order_shipments(s, order.id), order)
+    outcome = domain.ship_trashed_anyway(now)
+    write_back(order, domain)
+    order.updated_at = now   # the order row's version guards its shipments
+    timeline.record(s, order.id, "state", f"{outcome.status.value}: {WHO}: {outcome.reason}")
+    shipment_ids = [add_shipment(s, order, plan) for plan in outcome.shipments]
+    if shipment_ids:
+        return _Job("push", shipment_ids[0], 0, "shipped without track & trace, though it is in the shop's Trash")
+    if outcome.status is OrderStatus.SHIPPED:   # every line was in a shipment of its own already
+        return _Job("", order.id, 0, "shipped: its lines had their own shipments already")
+    return _Job("", order.id, 0, f"back to {outcome.status.value}: the shop's completion ships it")
 
 
 def _horizon(ctx: SyncContext, last_change: datetime | None, now: datetime) -> datetime | None:
