@@ -19,5 +19,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('shops') as batch:
-        batch.drop_column('capabilities')
+    # Not batch mode: on SQLite that copies `shops` and drops the old table, and the drop
+    # cascades to every connection, order and shipment. A plain DROP COLUMN keeps them
+    # (SQLite 3.35+, PostgreSQL).
+    op.execute('ALTER TABLE shops DROP COLUMN capabilities')
