@@ -38,8 +38,7 @@ def order_deleted_in_shop(ctx: SyncContext, shop_id: int, shop_order_id: int, so
     """An `order.deleted` delivery. Raises AdapterError when the shop cannot be read now: the
     delivery stays unprocessed and the recovery sweep runs it again."""
     with ctx.db.session() as s:
-        binding = s.scalar(select(models.Binding).where(models.Binding.shop_id == shop_id,
-                                                        models.Binding.shop_order_id == shop_order_id))
+        binding = _binding_of(s, shop_id, shop_order_id)
         if binding is None:
             return "not ours"
         order = s.get(models.Order, binding.order_id)
@@ -55,6 +54,11 @@ def order_deleted_in_shop(ctx: SyncContext, shop_id: int, shop_order_id: int, so
     return apply_shop_order(ctx, shop_id, shop_order, f"{source}, read again")
 
 
+def _binding_of(s, shop_id: int, shop_order_id: int) -> models.Binding | None:
+    return s.scalar(select(models.Binding).where(models.Binding.shop_id == shop_id,
+                                                 models.Binding.shop_order_id == shop_order_id))
+
+
 def flag_gone(ctx: SyncContext, shop_id: int, shop_order_id: int, source: str) -> str:
     """The shop answers 404 for the order: deleted for good (trashed, then the Trash emptied, or
     deleted through the API). The open order is flagged as trashed. A gone order has no newer
@@ -64,8 +68,7 @@ def flag_gone(ctx: SyncContext, shop_id: int, shop_order_id: int, source: str) -
     for _ in range(5):   # the order row changed under us: read again
         try:
             with ctx.db.session() as s:
-                binding = s.scalar(select(models.Binding).where(models.Binding.shop_id == shop_id,
-                                                                models.Binding.shop_order_id == shop_order_id))
+                binding = _binding_of(s, shop_id, shop_order_id)
                 if binding is None:
                     return "not ours"
                 order = s.get(models.Order, binding.order_id)
