@@ -162,18 +162,23 @@ def _binding_for(s: Session, shop_id: int, shop_order: ShopOrder) -> models.Bind
         return binding
     binding = s.scalar(select(models.Binding).where(
         models.Binding.shop_id == shop_id, models.Binding.ref == shop_order.ref))
-    if binding is None or binding.shop_order_id is not None:
+    if binding is None:
         return None
-    # The shop has our order but create_in_shop has not recorded it (yet): adopt it now. Not a
-    # binding the merchant handles manually: nothing of ours touches it any more.
-    adopted = s.execute(update(models.Binding)
-                        .where(models.Binding.id == binding.id, models.Binding.shop_order_id.is_(None),
-                               models.Binding.state != "manual")
-                        .values(state="created", shop_order_id=shop_order.id, shop_order_number=shop_order.number,
-                                lease_until=None, next_attempt_at=None)
-                        .execution_options(synchronize_session=False)).rowcount
-    if adopted:
-        timeline.record(s, binding.order_id, "note",
-                        f"shop order #{shop_order.number} seen before its creation was recorded: adopted")
-    s.refresh(binding)
+    if binding.shop_order_id is None:
+        # The shop has our order but create_in_shop has not recorded it (yet): adopt it now. Not
+        # a binding the merchant handles manually: nothing of ours touches it any more.
+        adopted = s.execute(update(models.Binding)
+                            .where(models.Binding.id == binding.id, models.Binding.shop_order_id.is_(None),
+                                   models.Binding.state != "manual")
+                            .values(state="created", shop_order_id=shop_order.id,
+                                    shop_order_number=shop_order.number, lease_until=None, next_attempt_at=None)
+                            .execution_options(synchronize_session=False)).rowcount
+        if adopted:
+            timeline.record(s, binding.order_id, "note",
+                            f"shop order #{shop_order.number} seen before its creation was recorded: adopted")
+        s.refresh(binding)
+    # Another view of the same order may have adopted it between our two look-ups (read committed
+    # on PostgreSQL): still ours. A second shop order carrying our marker is not.
+    if binding.shop_order_id not in (None, shop_order.id):
+        return None
     return binding

@@ -7,13 +7,14 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from plugin.inline import InlineQueue
 from plugin.store import models
 from plugin.sync.create_in_shop import _draft, create_in_shop
 from plugin.sync.import_orders import import_order
 from plugin.sync.push_shipment import push_shipment
+from tests.conftest import BACKEND
 
 pytestmark = pytest.mark.e2e
 
@@ -180,3 +181,46 @@ def test_webhook_arrives_before_the_creation_was_recorded(stack):
         b = s.scalar(select(models.Binding).where(models.Binding.external_id == ext))
         assert (b.state, b.shop_order_id) == ("created", created.id)
     assert len(stack.shop_orders_by_external()[ext]) == 1
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="SQLite's BEGIN IMMEDIATE runs one writer at a time: "
+                                                 "the interleaving needs PostgreSQL's read committed")
+def test_two_views_of_an_unrecorded_order_adopt_it_once_and_both_apply(stack):
+    """Seen in CI on PostgreSQL: order.created and order.updated of an order whose creation was not
+    recorded yet, applied by two workers at once. The second looked the binding up by shop order
+    id before the first committed the adoption and by our marker after it, found it adopted and
+    dropped the completion as "not ours": the order was never shipped. This replays exactly that
+    order of statements: the first view commits between the second's two look-ups."""
+    from plugin.sync.apply_shop_change import apply_shop_order
+    stack.connect()
+    _pause_webhooks(stack)
+    [ext] = stack.seed(1)
+    _, created = _created_in_shop_but_not_recorded(stack, ext, lease_left=timedelta(seconds=60))
+    stack.complete(created.id, "PostNL", "3SRACE000001")
+    shop = stack.ctx.adapters.shop(_shop(stack))
+    completed = shop.get_order(created.id)
+    engine, started, other_view_done = stack.ctx.db.engine, [], []
+
+    def first_view_commits_between_the_look_ups(conn, cursor, statement, parameters, context, executemany):
+        if not started and "FROM bindings" in statement and "bindings.ref = " in statement:
+            started.append(True)    # once: the other view's own look-ups run through here too
+            other_view_done.append(apply_shop_order(_held(stack), stack.shop_id, created, "webhook order.created"))
+
+    event.listen(engine, "before_cursor_execute", first_view_commits_between_the_look_ups)
+    try:
+        outcome = apply_shop_order(_held(stack), stack.shop_id, completed, "webhook order.updated")
+    finally:
+        event.remove(engine, "before_cursor_execute", first_view_commits_between_the_look_ups)
+    assert other_view_done == ["no change"]     # the first view adopted it
+    assert outcome == "shipped"
+    with stack.ctx.db.session() as s:
+        b = s.scalar(select(models.Binding).where(models.Binding.external_id == ext))
+        assert (b.state, b.shop_order_id) == ("created", created.id)
+        assert len(s.scalars(select(models.Shipment).join(models.Order)
+                             .where(models.Order.external_id == ext)).all()) == 1
+    assert len(stack.shop_orders_by_external()[ext]) == 1
+
+
+def _shop(stack):
+    with stack.ctx.db.session() as s:
+        return s.get(models.Shop, stack.shop_id)
