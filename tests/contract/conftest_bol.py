@@ -26,9 +26,6 @@ from sandbox.bol import BolState
 from sandbox.bol.records import Offer, Order, Return
 from sandbox.bol.server import base_url, serve, stop
 
-# What `from conftest_bol import *` brings into a test module: the fixtures, so pytest finds them.
-__all__ = ["bol", "bol_sandbox", "bol_spec", "make_bol", "recorder"]
-
 SELLER_ID, SELLER_SECRET = "seller-1", "s3cr3t-seller-one"
 OTHER_ID, OTHER_SECRET = "seller-2", "s3cr3t-seller-two"
 

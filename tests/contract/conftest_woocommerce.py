@@ -158,6 +158,19 @@ class _Quiet(WSGIRequestHandler):
 
 
 @pytest.fixture
+def catalog(woo_sandbox) -> dict[str, dict]:
+    """Three products the refund and note contracts order: a simple one with a GTIN, one without, a variation."""
+    return woo_sandbox.products([
+        {"name": "Koffiemolen", "sku": "KM-1", "global_unique_id": "8712345678901", "regular_price": "24.95",
+         "manage_stock": True, "stock_quantity": 10},
+        {"name": "Filters", "sku": "FI-1", "regular_price": "3.50", "manage_stock": True, "stock_quantity": 50},
+        {"name": "Shirt", "sku": "SH", "variations": [
+            {"sku": "SH-RED", "regular_price": "15.00", "manage_stock": True, "stock_quantity": 4,
+             "attributes": [{"name": "Color", "option": "Red"}]}]},
+    ])
+
+
+@pytest.fixture
 def receiver():
     endpoint = Receiver()
     server = make_server("127.0.0.1", 0, endpoint, threaded=True, request_handler=_Quiet)

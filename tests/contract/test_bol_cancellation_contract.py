@@ -13,7 +13,6 @@ import pytest
 from adapters.bol import CANCELLATION_EVENT_TYPE, VENDOR_JSON, BolMarketplace
 from adapters.errors import RateLimited, Rejected, Transient
 from plugin.sync.ports import CancelItems, ShipmentRequest
-from tests.contract.conftest_bol import *  # noqa: F403  (the bol fixtures, see conftest_bol.__all__)
 from tests.contract.conftest_bol import OTHER_ID, SELLER_ID, SELLER_SECRET, Sandbox
 
 PUT_CANCELLATION = "PUT /retailer/orders/cancellation"

@@ -15,7 +15,6 @@ import pytest
 from adapters.bol import VENDOR_JSON, BolMarketplace
 from adapters.errors import AuthError, NotFound, RateLimited, Rejected, Transient
 from plugin.sync.ports import ShipmentRequest
-from tests.contract.conftest_bol import *  # noqa: F403  (the bol fixtures, see conftest_bol.__all__)
 from tests.contract.conftest_bol import OTHER_ID, OTHER_SECRET, SELLER_ID, SELLER_SECRET, Sandbox
 
 

@@ -9,7 +9,6 @@ import pytest
 from adapters.bol import BolMarketplace
 from adapters.errors import Transient
 from plugin.sync.ports import ShipmentRequest
-from tests.contract.conftest_bol import *  # noqa: F403  (the bol fixtures, see conftest_bol.__all__)
 from tests.contract.conftest_bol import Sandbox
 
 

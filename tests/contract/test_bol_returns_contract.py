@@ -12,7 +12,6 @@ import pytest
 from adapters.bol import RETURN_EVENT_TYPE, VENDOR_JSON, BolMarketplace
 from adapters.errors import RateLimited, Rejected, Transient
 from plugin.sync.ports import ReturnHandling
-from tests.contract.conftest_bol import *  # noqa: F403  (the bol fixtures, see conftest_bol.__all__)
 from tests.contract.conftest_bol import OTHER_ID, SELLER_ID, SELLER_SECRET, Sandbox
 
 PUT_RETURN = "PUT /retailer/returns/<rma_id>"

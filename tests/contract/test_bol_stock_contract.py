@@ -13,7 +13,6 @@ import pytest
 from adapters.bol import VENDOR_JSON, VENDOR_JSON_V11, BolMarketplace
 from adapters.errors import NotFound, RateLimited, Rejected, TimedOut, Transient
 from plugin.sync.ports import StockUpdate
-from tests.contract.conftest_bol import *  # noqa: F403  (the bol fixtures, see conftest_bol.__all__)
 from tests.contract.conftest_bol import OTHER_ID, SELLER_ID, SELLER_SECRET, Sandbox
 
 

@@ -23,7 +23,6 @@ import pytest
 
 from adapters.bol.client import BolClient, rate_group
 from adapters.ratelimit import Budget, LocalLimiter, RedisLimiter
-from tests.contract.conftest_bol import *  # noqa: F403 - fixtures
 from tests.contract.conftest_bol import SELLER_ID, SELLER_SECRET
 
 # The sandbox's (the server's) budget for the orders group; the clients are configured a little

@@ -15,27 +15,12 @@ from adapters.errors import AuthError, NotFound, RateLimited, Rejected, Transien
 from adapters.woocommerce import WooClient, WooCommerceShop, parse_delivery, verify_signature
 from plugin.sync.ports import Address, OrderLine, ShopOrderDraft, Tracking
 from sandbox.woocommerce.orders import create_order, set_status
-
-try:  # tests/ may or may not become a package; the fixtures module sits next to this file
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        receiver,
-        running_sandbox,
-        shop_for,
-        woo_sandbox,
-        woo_shop,
-    )
-except ImportError:  # pragma: no cover
-    from conftest_woocommerce import (  # noqa: F401
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        receiver,
-        running_sandbox,
-        shop_for,
-        woo_sandbox,
-        woo_shop,
-    )
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    running_sandbox,
+    shop_for,
+)
 
 WEBHOOK_SECRET = "whsec_7f3a9c1e"
 TOPICS = ("order.updated", "order.created")

@@ -18,17 +18,9 @@ from adapters.errors import AuthError
 from adapters.woocommerce import WooCommerceShop
 from adapters.woocommerce.install import AuthCallbackSchema, authorize_url
 from sandbox.serving import base_url, serve_app, stop_server
-
-try:  # same import dance as test_woocommerce_contract.py: reuse the fixtures, don't copy them
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
-        CONSUMER_KEY,
-        receiver,
-        running_sandbox,
-        woo_sandbox,
-        woo_shop,
-    )
-except ImportError:  # pragma: no cover
-    from conftest_woocommerce import CONSUMER_KEY, receiver, running_sandbox, woo_sandbox, woo_shop  # noqa: F401
+from tests.contract.conftest_woocommerce import (
+    running_sandbox,
+)
 
 APP = "orderbridge"
 USER_ID = "shop-7"

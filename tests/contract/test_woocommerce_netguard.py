@@ -17,16 +17,10 @@ from adapters.woocommerce import WooClient, WooCommerceShop
 from plugin.config import Settings
 from plugin.registry import AdapterRegistry
 from plugin.store.secrets import SecretBox
-
-try:  # tests/ may or may not become a package; the fixtures module sits next to this file
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        receiver,
-        woo_sandbox,
-    )
-except ImportError:  # pragma: no cover
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, receiver, woo_sandbox  # noqa: F401
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+)
 
 
 def _rest_calls(sandbox) -> int:

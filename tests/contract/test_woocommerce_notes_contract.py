@@ -10,13 +10,7 @@ import pytest
 
 from adapters.errors import NotFound, Transient
 from plugin.sync.ports import RefundLine
-
-try:  # tests/ may or may not become a package; the fixtures module sits next to this file
-    from tests.contract.conftest_woocommerce import receiver, woo_sandbox, woo_shop  # noqa: F401  (fixtures)
-    from tests.contract.test_woocommerce_refunds_contract import catalog, notes, order_in_shop  # noqa: F401
-except ImportError:  # pragma: no cover
-    from conftest_woocommerce import receiver, woo_sandbox, woo_shop  # noqa: F401
-    from test_woocommerce_refunds_contract import catalog, notes, order_in_shop  # noqa: F401
+from tests.contract.test_woocommerce_refunds_contract import notes, order_in_shop
 
 MARK = "[orderbridge bol return 31234567]"
 

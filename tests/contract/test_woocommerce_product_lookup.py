@@ -13,25 +13,11 @@ import pytest
 from adapters.errors import Rejected
 from adapters.woocommerce import WooClient
 from plugin.sync.ports import Address, OrderLine, ShopOrderDraft
-
-try:  # tests/ may or may not become a package; the fixtures module sits next to this file
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        running_sandbox,
-        shop_for,
-        woo_sandbox,
-        woo_shop,
-    )
-except ImportError:  # pragma: no cover
-    from conftest_woocommerce import (  # noqa: F401
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        running_sandbox,
-        shop_for,
-        woo_sandbox,
-        woo_shop,
-    )
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    shop_for,
+)
 
 CATALOG = [
     {"name": "Koffiemolen", "sku": "KM-1", "global_unique_id": "8712345678901", "manage_stock": True,

@@ -12,32 +12,13 @@ import pytest
 from adapters.errors import NotFound, Rejected, Transient
 from adapters.woocommerce import WooClient
 from plugin.sync.ports import Address, OrderLine, RefundLine, ShopOrderDraft
-
-try:  # tests/ may or may not become a package; the fixtures module sits next to this file
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        receiver,
-        woo_sandbox,
-        woo_shop,
-    )
-except ImportError:  # pragma: no cover
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, receiver, woo_sandbox, woo_shop  # noqa: F401
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+)
 
 ADDRESS = Address(first_name="Anna", last_name="de Vries", street="Kerkstraat", house_number="12",
                   zip_code="1234 AB", city="Utrecht", country_code="NL", email="anna@example.nl")
-
-
-@pytest.fixture
-def catalog(woo_sandbox) -> dict[str, dict]:
-    return woo_sandbox.products([
-        {"name": "Koffiemolen", "sku": "KM-1", "global_unique_id": "8712345678901", "regular_price": "24.95",
-         "manage_stock": True, "stock_quantity": 10},
-        {"name": "Filters", "sku": "FI-1", "regular_price": "3.50", "manage_stock": True, "stock_quantity": 50},
-        {"name": "Shirt", "sku": "SH", "variations": [
-            {"sku": "SH-RED", "regular_price": "15.00", "manage_stock": True, "stock_quantity": 4,
-             "attributes": [{"name": "Color", "option": "Red"}]}]},
-    ])
 
 
 def order_in_shop(shop, ref: str = "ob-1") -> int:

@@ -17,13 +17,12 @@ from adapters.woocommerce import WooCommerceShop
 from adapters.woocommerce.client import WooClient
 from plugin.sync.ports import ShopCapabilities
 from sandbox.woocommerce import WooState, base_url, serve, stop
-
-try:
-    from tests.contract import woocommerce_captures as captures
-    from tests.contract.conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeClock
-except ImportError:  # pragma: no cover
-    import woocommerce_captures as captures  # type: ignore[no-redef]
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeClock  # type: ignore[no-redef]
+from tests.contract import woocommerce_captures as captures
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    FakeClock,
+)
 
 # The nested descriptions (an array's `items`, an object's `properties`) the sandbox leaves out.
 NESTED = ("items", "properties")

@@ -16,19 +16,12 @@ import pytest
 
 from adapters.woocommerce import WooClient, WooCommerceShop, parse_delivery, verify_signature
 from plugin.sync.ports import Address, OrderLine, ShopOrderDraft
-
-try:
-    from tests.contract import woocommerce_captures as captures
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixture)
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        receiver,
-        running_sandbox,
-    )
-except ImportError:  # pragma: no cover
-    import woocommerce_captures as captures  # type: ignore[no-redef]
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, receiver, running_sandbox  # noqa: F401
-
+from tests.contract import woocommerce_captures as captures
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    running_sandbox,
+)
 
 ADDRESS = Address(first_name="Sanne", last_name="Peters", street="Havenweg", house_number="170",
                   house_number_ext="A", zip_code="5095XR", city="Tilburg", country_code="NL",

@@ -38,13 +38,12 @@ from adapters.woocommerce import WooCommerceShop
 from plugin.sync.ports import Address, OrderLine, RefundLine, ShopOrderDraft
 from sandbox.woocommerce import WooState, base_url, serve, stop
 from sandbox.woocommerce.orders import set_status
-
-try:
-    from tests.contract import woocommerce_captures as captures
-    from tests.contract.conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeClock
-except ImportError:  # pragma: no cover
-    import woocommerce_captures as captures  # type: ignore[no-redef]
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, FakeClock  # type: ignore[no-redef]
+from tests.contract import woocommerce_captures as captures
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    FakeClock,
+)
 
 CATALOG = [
     {"name": "Koffiemolen", "sku": "KM-1", "global_unique_id": "8712345678901", "manage_stock": True,

@@ -12,21 +12,14 @@ import pytest
 
 from adapters.errors import AdapterError
 from adapters.woocommerce import WooClient, parse_delivery
-
-try:  # tests/ may or may not become a package; the fixtures module sits next to this file
-    from tests.contract import woocommerce_captures as captures
-    from tests.contract.conftest_woocommerce import (  # noqa: F401  (fixtures)
-        CONSUMER_KEY,
-        CONSUMER_SECRET,
-        receiver,
-        running_sandbox,
-        shop_for,
-    )
-    from tests.contract.test_woocommerce_contract import draft
-except ImportError:  # pragma: no cover
-    import woocommerce_captures as captures  # type: ignore[no-redef]
-    from conftest_woocommerce import CONSUMER_KEY, CONSUMER_SECRET, receiver, running_sandbox, shop_for  # noqa: F401
-    from test_woocommerce_contract import draft  # type: ignore[no-redef]
+from tests.contract import woocommerce_captures as captures
+from tests.contract.conftest_woocommerce import (
+    CONSUMER_KEY,
+    CONSUMER_SECRET,
+    running_sandbox,
+    shop_for,
+)
+from tests.contract.test_woocommerce_contract import draft
 
 SECRET = "whsec_trash"
 TOPICS = ("order.created", "order.updated", "order.deleted")
