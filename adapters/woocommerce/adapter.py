@@ -272,26 +272,25 @@ class WooCommerceShop:
 
     def _products_of_eans(self, eans: set[str]) -> Iterator[ShopProduct]:
         missing = set(eans)
+        for product in self._products_then_variations():
+            if product.ean in missing:
+                missing.discard(product.ean)
+                yield product
+            if not missing:
+                return   # no page more than the EANs need
+
+    def _products_then_variations(self) -> Iterator[ShopProduct]:
+        """Every simple product, then the variations of the variable ones seen on the way (read
+        only once the products are done, and only if there are any)."""
         variable: list[int] = []
         for raw in self._pages("products", {"orderby": "id", "order": "asc"}):
             if is_variable(raw):
                 variable.append(int(raw["id"]))
-                continue
-            product = self._product(raw, "GET products")
-            if product.ean in missing:
-                missing.discard(product.ean)
-                yield product
-            if not missing:
-                return
-        if not variable:
-            return
-        for raw in self._variations({"orderby": "id", "order": "asc"}, parents=variable):
-            product = self._product(raw, "GET variations")
-            if product.ean in missing:
-                missing.discard(product.ean)
-                yield product
-            if not missing:
-                return
+            else:
+                yield self._product(raw, "GET products")
+        if variable:
+            for raw in self._variations({"orderby": "id", "order": "asc"}, parents=variable):
+                yield self._product(raw, "GET variations")
 
     def products_modified_after(self, since: datetime) -> Iterator[ShopProduct]:
         """Every product and variation modified at or after `since` (a second early, as for
