@@ -5,6 +5,7 @@ separate processes instead."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,9 +16,33 @@ SELLER = ("stack-seller", "stack-seller-secret")
 SHOP_KEYS = ("ck_stack_00000000000000000000000000000000", "cs_stack_00000000000000000000000000000000")
 
 
+class JobsInFlight:
+    """The jobs the stack's own consumer is executing now, from Huey's signals: the queue's counts
+    show what waits, not what a worker took and is still running."""
+
+    ENDED = ("complete", "error", "canceled", "interrupted", "timeout", "locked", "rate-limited",
+             "retrying", "revoked", "expired")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+
+    def __call__(self, signal: str, task, *args) -> None:
+        with self._lock:
+            if signal == "executing":
+                self._running.add(task.id)
+            elif signal in self.ENDED:
+                self._running.discard(task.id)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+
 class Stack:
-    def __init__(self, ctx, bol_url, bol_state, woo_url, woo_state, app_url):
+    def __init__(self, ctx, bol_url, bol_state, woo_url, woo_state, app_url, jobs: JobsInFlight | None = None):
         self.ctx, self.bol_url, self.bol_state = ctx, bol_url, bol_state
+        self.jobs = jobs or JobsInFlight()
         self.woo_url, self.woo_state, self.app_url = woo_url, woo_state, app_url
         self.bol = httpx.Client(base_url=bol_url, timeout=30)
         self.woo = httpx.Client(base_url=woo_url, timeout=30)
@@ -126,6 +151,57 @@ class Stack:
         with self.ctx.db.session() as s:
             return {sh.order.external_id: sh for sh in s.scalars(select(models.Shipment)).unique()}
 
+    def busy(self, horizon: float = 2.0) -> list[str]:
+        """What is still on its way, for wait_quiet and its message: jobs queued, executing or
+        scheduled within `horizon` seconds, shop webhooks not yet delivered or not processed, and
+        rows a job holds the lease of (a job at work holds its row's lease)."""
+        from sqlalchemy import func, select
+
+        from plugin.jobs import huey
+        from plugin.store import models
+        busy = []
+        if huey.pending_count():
+            busy.append(f"{huey.pending_count()} jobs queued")
+        if self.jobs.count():
+            busy.append(f"{self.jobs.count()} jobs executing")
+        soon = time.time() + horizon
+        scheduled = sum(1 for task in huey.scheduled() if task.eta is None or _epoch(task.eta) < soon)
+        if scheduled:
+            busy.append(f"{scheduled} jobs due within {horizon:g} s")
+        if not self.woo_state.wait_for_deliveries(0):
+            busy.append("shop webhooks in the shop's queue")
+        now = self.ctx.clock()
+        with self.ctx.db.session() as s:
+            unprocessed = s.scalar(select(func.count()).select_from(models.WebhookDelivery)
+                                   .where(models.WebhookDelivery.processed_at.is_(None)))
+            if unprocessed:
+                busy.append(f"{unprocessed} webhook deliveries not processed")
+            for model in (models.Binding, models.Shipment, models.Cancellation, models.Return):
+                leased = s.scalar(select(func.count()).select_from(model).where(model.lease_until > now))
+                if leased:
+                    busy.append(f"{leased} {model.__tablename__} leased")
+            stock = s.scalar(select(func.count()).select_from(models.Connection)
+                             .where(models.Connection.stock_lease_until > now))
+            if stock:
+                busy.append(f"{stock} stock pushes leased")
+        return busy
+
+    def wait_quiet(self, timeout: float = 30.0, horizon: float = 2.0) -> None:
+        """Until nothing is on its way (see busy), seen on two looks 0.2 s apart: a job between
+        its pop from the queue and its start is in neither count for that instant. A test that
+        says "nothing happened twice" calls this, then reads afresh."""
+        deadline = time.monotonic() + timeout
+        last: list[str] = []
+        while time.monotonic() < deadline:
+            last = self.busy(horizon)
+            if not last:
+                time.sleep(0.2)
+                last = self.busy(horizon)
+                if not last:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"not quiet after {timeout} s: {', '.join(last)}")
+
     @staticmethod
     def wait_for(predicate, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
         deadline = time.monotonic() + timeout
@@ -136,6 +212,12 @@ class Stack:
                 return last
             time.sleep(interval)
         raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+
+
+def _epoch(eta) -> float:
+    """A Huey eta (naive UTC, as Huey keeps it with utc=True) as seconds since the epoch."""
+    from datetime import UTC
+    return (eta if eta.tzinfo else eta.replace(tzinfo=UTC)).timestamp()
 
 
 def reset_database(url: str) -> None:
@@ -179,12 +261,14 @@ def running_stack(*, workers: int = 8, bol_state=None, woo_state=None, **setting
     stack.bol.post("/_sandbox/sellers", json={"client_id": SELLER[0], "client_secret": SELLER[1]}).raise_for_status()
     stack.woo.post("/_sandbox/keys", json={"consumer_key": SHOP_KEYS[0],
                                           "consumer_secret": SHOP_KEYS[1]}).raise_for_status()
+    huey.signal()(stack.jobs)          # every signal: what the consumer below is executing
     consumer = make_consumer(workers=workers)
     consumer.start()
     try:
         yield stack
     finally:
         consumer.stop(graceful=True)
+        huey.disconnect_signal(stack.jobs)
         stop_server(app_server, app_thread)
         stop_woo(woo_server, woo_thread)
         stop_bol(bol_server, bol_thread)
