@@ -3,8 +3,10 @@ embedded run generates a key, into var/secret.key (mode 0600); production must p
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -39,11 +41,38 @@ def load_key(secret_key: str | None, var_dir: Path, *, production: bool) -> str:
     if production:
         raise RuntimeError("ORDERBRIDGE_SECRET_KEY must be set in production")
     path = var_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = Fernet.generate_key().decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    key = _read_key(path)
+    return key if key else _create_key(path)
+
+
+def _read_key(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _create_key(path: Path) -> str:
+    """The first start on a fresh var/ creates the key; a web and a worker often start at once.
+    Under an exclusive lock of its own, whoever comes first writes the key to a temporary file and
+    renames it into place, so the key file only ever appears whole; the others wait, then read
+    it. A key file left empty (a start killed mid-write before this) is replaced: no secret can
+    have been sealed with it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        key = _read_key(path)
+        if key:
+            return key
+        key = Fernet.generate_key().decode()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret.key.")   # mode 0600
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return key
