@@ -58,7 +58,7 @@ test-sqlite: install
 test-pg: install
 	ORDERBRIDGE_TEST_BACKEND=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Issue 5's figures on the embedded topology and, when DATABASE_URL/REDIS_URL are set or PostgreSQL +
+# The performance figures on the embedded topology and, when DATABASE_URL/REDIS_URL are set or PostgreSQL +
 # Redis answer on 127.0.0.1, on the prod one; tables side by side, written into bench/RESULTS.md.
 # BENCH_SIZE=small for a quick run (10 shops, 600 orders); see bench/__main__.py for the knobs.
 bench: install

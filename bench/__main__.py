@@ -1,4 +1,4 @@
-"""`make bench`: every figure of issue 5 on both topologies, measured side by side in one run.
+"""`make bench`: every speed and memory figure on both topologies, measured side by side in one run.
 
     make bench                       # full size: 100 shops, 10,000 orders (~15-20 min on 2 cores)
     BENCH_SIZE=small make bench      # 10 shops, 600 orders: a quick run while developing

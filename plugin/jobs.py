@@ -202,7 +202,7 @@ class HueyQueue:
     def grace_sweep(self) -> None:
         grace_sweep_task()
 
-    # -- stock, cancellations, returns (issue 4)
+    # -- stock, cancellations, returns
     def push_stock(self, connection_id: int, delay: float = 0) -> None:
         self._send(push_stock_task, connection_id, delay)
 

@@ -4,7 +4,7 @@ Reads (GETs) are retried here on RetryableError (adapters.http.with_retries, hon
 Retry-After). Writes are sent once: a create that times out or answers 5xx raises Transient and
 the sync layer looks the order up with find_order_by_ref before trying again.
 
-Cancellations, notes and refunds (issue 4), and what happens on errors and lost answers:
+Cancellations, notes and refunds, and what happens on errors and lost answers:
 - cancel_order: reads the order; unless it is already cancelled, PUT status "cancelled"
   (WooCommerce's wc_maybe_increase_stock_levels gives back what the order's lines still hold in
   `_reduced_stock`), then makes sure the note is there. Setting a status twice is harmless, so a
@@ -27,7 +27,7 @@ Cancellations, notes and refunds (issue 4), and what happens on errors and lost 
   refusing ("Invalid refund amount.", a gateway error): nothing was stored, so it is Rejected,
   not Transient. A PHP fatal error page stays Transient.
 
-Products (issue 4): get_product reads /products/<id> (variations too). products_modified_after
+Products: get_product reads /products/<id> (variations too). products_modified_after
 and all_products read /products and the variations: from /variations on WooCommerce 10.3+,
 else /products/<id>/variations of every variable product. Variable products themselves are not
 returned (they are not sold; their variations are). A variable product whose own stock changed

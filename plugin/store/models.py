@@ -93,7 +93,7 @@ class Connection(Base):
     # Who the seller account is on the marketplace (a hash of its public id, e.g. bol client id):
     # billing counts seller accounts, not connections or countries.
     account_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Stock and returns (issue 4): when the next stock reconcile and returns poll are due (claimed
+    # Stock and returns: when the next stock reconcile and returns poll are due (claimed
     # by compare-and-set like next_poll_at); one stock pusher at a time per connection
     # (`stock_lease_until`), and none before `stock_paused_until` (the marketplace's Retry-After).
     stock_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -145,7 +145,7 @@ class OrderLine(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[str] = mapped_column(String(20))        # Decimal as text: exact on both DBs
-    # The line's own state (issue 4): open = quantity - shipped - cancelled.
+    # The line's own state: open = quantity - shipped - cancelled.
     shipped_quantity: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_quantity: Mapped[int] = mapped_column(Integer, default=0)
     # The buyer asked on the marketplace to cancel this line (seen once, told once).

@@ -168,7 +168,7 @@ class MarketplacePort(Protocol):
     def check(self) -> None:
         """Cheap authenticated call; raises AuthError on bad credentials."""
 
-    # -- stock (issue 4)
+    # -- stock
     def find_offers(self, *, eans: tuple[str, ...] = (), reference: str | None = None) -> list[Offer]:
         """The seller's offers for these EANs (at most 50 a call on bol) or this reference."""
 
@@ -179,7 +179,7 @@ class MarketplacePort(Protocol):
         """Set an offer's stock. Idempotent (the same amount twice is harmless), so a retry
         after an unknown outcome may simply send it again."""
 
-    # -- cancellations (issue 4)
+    # -- cancellations
     def cancel_items(self, request: CancelItems) -> ProcessResult:
         """Cancel whole order lines. Raises Transient when the outcome is unknown."""
 
@@ -187,7 +187,7 @@ class MarketplacePort(Protocol):
         """After an unknown outcome: the process an earlier cancel_items of these lines started
         (excluding failed ones), so a retry never cancels twice."""
 
-    # -- returns (issue 4)
+    # -- returns
     def list_returns(self, *, handled: bool) -> Iterator[MarketplaceReturn]:
         """Returns of retailer-fulfilled orders, open (handled=False) or handled (all pages)."""
 
@@ -325,7 +325,7 @@ class ShopPort(Protocol):
     def remove_webhooks(self, delivery_url: str) -> int:
         """Delete every webhook delivering to `delivery_url`; returns how many were deleted."""
 
-    # -- order lines, cancellations, notes, refunds (issue 4)
+    # -- order lines, cancellations, notes, refunds
     def order_lines(self, order_id: int) -> list[ShopOrderLine]: ...
 
     def cancel_order(self, order_id: int, note: str) -> ShopOrder:
@@ -352,7 +352,7 @@ class ShopPort(Protocol):
 
     def list_refunds(self, order_id: int) -> list[ShopRefund]: ...
 
-    # -- products and stock (issue 4)
+    # -- products and stock
     def get_product(self, product_id: int) -> ShopProduct: ...
 
     def find_products(self, *, eans: tuple[str, ...] = (), skus: tuple[str, ...] = ()) -> list[ShopProduct]:

@@ -250,7 +250,7 @@ def _push_now(ctx, s: Session, order: models.Order, binding: models.Binding | No
     raise ActionRefused("nothing to resend: the order is not in error and nothing is waiting to be retried")
 
 
-# ---------------------------------------------------------------- cancellations, returns, stock (issue 4)
+# ---------------------------------------------------------------- cancellations, returns, stock
 def _cancellation_or_return_waiting(ctx, s: Session, order: models.Order, now: datetime) -> _Job | None:
     """A cancellation waiting on a retry, a return whose handling failed or waits on a retry: the
     first found, moved by compare-and-set; None when there is none."""

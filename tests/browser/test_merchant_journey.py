@@ -191,7 +191,7 @@ def test_sign_in_later_and_the_phone_layout(stack, chromium, page, shoot):
 
 
 def test_stock_sync_switched_on_in_the_browser(stack, page, shoot):
-    from tests.e2e.issue4 import add_offers, add_products, ean, offer_amounts, set_shop_stock
+    from tests.e2e.sandbox_helpers import add_offers, add_products, ean, offer_amounts, set_shop_stock
     _install(page, stack)
     _add_connection(page)
     [product, unlisted] = add_products(stack, [{"sku": "SKU-BROWSER", "ean": ean(7), "stock": 5},

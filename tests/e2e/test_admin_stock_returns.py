@@ -9,8 +9,16 @@ import re
 import pytest
 
 from plugin.demo.stack import SELLER
-from tests.e2e.issue4 import add_offers, add_products, bol_order, ean, links, no_reconcile, set_shop_stock
 from tests.e2e.merchant_browser import Browser
+from tests.e2e.sandbox_helpers import (
+    add_offers,
+    add_products,
+    bol_order,
+    ean,
+    links,
+    no_reconcile,
+    set_shop_stock,
+)
 
 pytestmark = pytest.mark.e2e
 

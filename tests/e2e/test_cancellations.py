@@ -16,7 +16,7 @@ from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.cancellations import push_cancellation
 from plugin.sync.ports import CancelItems
 from plugin.sync.resend import resend
-from tests.e2e.issue4 import (
+from tests.e2e.sandbox_helpers import (
     add_offers,
     add_products,
     bol_cancellations,
@@ -205,7 +205,7 @@ def test_a_refused_request_is_fixed_and_resent(stack):
     _merchant_sets(stack, shop_order_id, "cancelled")
     order = _status(stack, ext, "error")
     assert "reason code" in order.error and _cancelled_on_bol(stack, ext) == []
-    from tests.e2e.issue4 import set_shop_settings
+    from tests.e2e.sandbox_helpers import set_shop_settings
     set_shop_settings(stack, cancel_reason_code="OUT_OF_STOCK")
     assert "cancelling again" in resend(stack.ctx, stack.shop_id, order.id)
     _status(stack, ext, "cancelled")

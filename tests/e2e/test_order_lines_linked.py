@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.issue4 import (
+from tests.e2e.sandbox_helpers import (
     add_offers,
     add_products,
     ean,

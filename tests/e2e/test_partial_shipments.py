@@ -18,8 +18,8 @@ from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.grace_sweep import grace_sweep
 from plugin.sync.push_shipment import push_shipment
 from plugin.sync.resend import resend
-from tests.e2e.issue4 import held, set_faults
 from tests.e2e.merchant_browser import Browser
+from tests.e2e.sandbox_helpers import held, set_faults
 
 pytestmark = pytest.mark.e2e
 

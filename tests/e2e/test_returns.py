@@ -13,7 +13,7 @@ from plugin.demo.stack import SELLER
 from plugin.store import models
 from plugin.sync.ports import ReturnHandling
 from plugin.sync.returns import poll_returns, push_return
-from tests.e2e.issue4 import bol_order, bol_returns, held, return_rows, set_faults, shop_order
+from tests.e2e.sandbox_helpers import bol_order, bol_returns, held, return_rows, set_faults, shop_order
 
 pytestmark = pytest.mark.e2e
 

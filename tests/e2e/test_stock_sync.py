@@ -15,7 +15,7 @@ from adapters.errors import TimedOut
 from plugin.store import models
 from plugin.sync.reconcile_stock import reconcile_stock
 from plugin.sync.sync_stock import push_stock
-from tests.e2e.issue4 import (
+from tests.e2e.sandbox_helpers import (
     add_offers,
     add_products,
     bol_stats,
@@ -68,7 +68,7 @@ def test_the_value_is_net_of_orders_not_yet_in_the_shop_and_of_the_buffer(stack)
     [offer] = [o for o in stack.bol.get("/_sandbox/offers").json()["offers"] if o["ean"] == ean(0)]
     set_buffer(stack, 1)
     set_faults(stack.woo, error_rate=1.0)            # the order cannot reach the shop for now
-    from tests.e2e.issue4 import seed_from_offers
+    from tests.e2e.sandbox_helpers import seed_from_offers
     ext = seed_from_offers(stack, [{"offer_id": offer["offerId"], "quantity": 2}])
     stack.poll()
     stack.wait_for(lambda: ext in stack.order_rows(), what="order imported")
@@ -198,7 +198,7 @@ def test_a_worker_killed_mid_push_is_taken_over_after_its_lease(stack):
     [product] = _catalog(stack, 1, offer_stock=0)
     set_shop_stock(stack, product["id"], 5)
     from plugin.sync.sync_stock import note_product_change
-    from tests.e2e.issue4 import held
+    from tests.e2e.sandbox_helpers import held
     shop_product = stack.ctx.adapters.shop(_shop(stack)).get_product(product["id"])
     assert note_product_change(held(stack), stack.shop_id, shop_product) == 1
     now = stack.ctx.clock()
@@ -219,7 +219,7 @@ def test_a_lost_push_job_is_found_again_by_the_heartbeat(stack):
     [product] = _catalog(stack, 1)
     set_shop_stock(stack, product["id"], 8)
     from plugin.sync.sync_stock import note_product_change
-    from tests.e2e.issue4 import held
+    from tests.e2e.sandbox_helpers import held
     shop_product = stack.ctx.adapters.shop(_shop(stack)).get_product(product["id"])
     note_product_change(held(stack), stack.shop_id, shop_product)     # its hint is lost
     time.sleep(2.2)                                                    # outbox_retry_seconds=2

@@ -208,7 +208,7 @@ def test_dates():
     assert format_wc_datetime(datetime(2024, 5, 1, 12, 0, 7, 999, tzinfo=cest)) == "2024-05-01T10:00:07"
 
 
-# ---------------------------------------------------------------------------- issue 4: lines, refunds, products
+# ---------------------------------------------------------------------------- lines, refunds, products
 ORDER_WITH_LINES = {
     "id": 812,
     "line_items": [

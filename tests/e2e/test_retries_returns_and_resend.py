@@ -1,4 +1,4 @@
-"""Issue 4's remaining gaps, end to end on the sandboxes: failed reconciles and returns polls come
+"""End to end on the sandboxes: failed reconciles and returns polls come
 back soon (not after their interval); the merchant shipping while a buyer's cancellation is being
 applied; Resend of cancellations, returns and stock updates; and returns matched to refunds
 sensibly (amount-only refunds, consumed quantities, results of returns handled on bol, notes and
@@ -20,7 +20,7 @@ from plugin.sync.cancellations import push_cancellation
 from plugin.sync.import_orders import import_order
 from plugin.sync.retry import periodic_retry_delay
 from plugin.sync.returns import poll_returns
-from tests.e2e.issue4 import (
+from tests.e2e.sandbox_helpers import (
     add_offers,
     add_products,
     bol_cancellations,
@@ -333,8 +333,8 @@ def test_resend_handles_a_failed_return_again_once(stack):
 
 
 def test_the_stock_tab_resends_a_product_in_error(stack):
-    from tests.e2e.issue4 import links, no_reconcile, offer_amounts, set_shop_stock, stock_rows
     from tests.e2e.merchant_browser import Browser
+    from tests.e2e.sandbox_helpers import links, no_reconcile, offer_amounts, set_shop_stock, stock_rows
     stack.connect(settings={"stock_sync": True, "stock_match_by": "ean"})
     no_reconcile(stack)
     browser = Browser()
