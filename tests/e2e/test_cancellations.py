@@ -86,7 +86,7 @@ def test_the_buyer_cancels_the_whole_order_stock_comes_back(stack):
     assert any("marketplace confirmed the cancellation" in m for m in timeline)
     # polled again: the request is nothing new
     stack.poll()
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len(_cancelled_on_bol(stack, ext)) == 1 and len(cancellation_rows(stack, order.id)) == 1
 
 
@@ -124,9 +124,9 @@ def test_a_request_after_the_order_left_is_not_cancelled_and_the_merchant_sees_w
     _status(stack, ext, "waiting")
     request_cancellation(stack, ext)
     stack.poll()
-    order = stack.wait_for(lambda: (o := order_row(stack, ext)) and all(x.cancellation_requested for x in o.lines)
-                           and o, what="request seen")
-    time.sleep(0.5)
+    stack.wait_for(lambda: all(x.cancellation_requested for x in order_row(stack, ext).lines), what="request seen")
+    stack.wait_quiet()
+    order = order_row(stack, ext)                       # read afresh, once nothing is on its way
     assert order.status == "waiting" and cancellation_rows(stack, order.id) == []
     assert _cancelled_on_bol(stack, ext) == []
     assert shop_order(stack, shop_order_id)["status"] == "completed"
@@ -139,9 +139,9 @@ def test_with_the_setting_off_requests_are_only_told_then_the_merchant_decides(s
     ext, shop_order_id = stack.order_in_shop()
     request_cancellation(stack, ext)
     stack.poll()
-    order = stack.wait_for(lambda: (o := order_row(stack, ext)) and o.lines[0].cancellation_requested and o,
-                           what="request seen")
-    time.sleep(0.5)
+    stack.wait_for(lambda: order_row(stack, ext).lines[0].cancellation_requested, what="request seen")
+    stack.wait_quiet()
+    order = order_row(stack, ext)                       # read afresh, once nothing is on its way
     assert order.status == "not_shipped" and _cancelled_on_bol(stack, ext) == []
     assert any("automatic cancellation is off" in m for m in stack.timeline(order.id))
     # the merchant agrees and cancels in the shop: confirmed as the buyer's request
@@ -161,7 +161,7 @@ def test_the_buyer_cancels_before_the_order_reached_the_shop(stack):
     assert binding.state == "cancelled" and binding.shop_order_id is None
     time.sleep(2.5)
     stack.tick()                                          # the sweeps never create it now
-    time.sleep(0.5)
+    stack.wait_quiet()
     assert ext not in stack.shop_orders_by_external()
     assert len(_cancelled_on_bol(stack, ext)) == 1
 
@@ -255,9 +255,9 @@ def test_a_redelivered_cancellation_webhook_cancels_once(stack):
     set_faults(stack.woo, redeliver_rate=1.0)
     _merchant_sets(stack, shop_order_id, "cancelled")
     order = _status(stack, ext, "cancelled")
-    time.sleep(1.0)
+    stack.wait_quiet()
     stack.ctx.queue.poll_shop(stack.shop_id)           # and the safety-net poll sees it again
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len(_cancelled_on_bol(stack, ext)) == 1
     assert len(cancellation_rows(stack, order.id)) == 1
 
