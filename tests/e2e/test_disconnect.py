@@ -77,7 +77,7 @@ def test_disconnect_removes_our_webhooks_stops_polls_and_a_reinstall_resumes(sta
     assert import_orders(stack.ctx, stack.connection_id).seen == 0      # a stray job does nothing
     assert poll_shop(stack.ctx, stack.shop_id) == {}
     stack.poll()
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert stack.order_rows() == {} and stack.shop_orders() == []
 
     _reinstall(stack)
@@ -110,9 +110,9 @@ def test_shop_401_disconnects_and_the_reinstall_creates_the_pending_order_exactl
     assert _shop(stack).status == "active" and _shop(stack).disconnect_reason is None
     stack.wait_for(lambda: stack.tick() or _binding_created(stack, ext), timeout=20, interval=0.5,
                    what="created after the reinstall")
-    time.sleep(1.0)
+    time.sleep(1.0)                                   # time passes: the sweeps would find a leftover
     stack.tick()
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len(stack.shop_orders_by_external()[ext]) == 1
     assert stack.shop_orders()[0]["id"] == _binding_created(stack, ext).shop_order_id
 

@@ -116,7 +116,7 @@ def test_resend_right_after_a_timed_out_creation_waits_out_the_in_flight_horizon
     message = resend(stack.ctx, stack.shop_id, _order_id(stack, ext))
     assert "an earlier request may still be running" in message, message
     stack.wait_for(lambda: _created_once(stack, ext), timeout=20, what="created after the resend")
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len(stack.shop_orders_by_external()[ext]) == 1
 
 
@@ -130,9 +130,9 @@ def test_resend_after_bols_failure_ships_exactly_once_with_the_fixed_transporter
     assert [s["status"] for s in received] == ["FAILURE", "SUCCESS"]
     assert received[1]["body"]["transport"] == {"transporterCode": "TNT", "trackAndTrace": "3SFAIL0000001"}
     assert stack.order_rows()[ext].status == "shipped"
-    time.sleep(1.0)
+    time.sleep(1.0)                                   # time passes: the sweeps would find a leftover
     stack.tick()
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 2
 
 
@@ -182,9 +182,9 @@ def test_two_resends_at_once_never_double(stack, monkeypatch, what):
         stack.wait_for(lambda: _created_once(stack, ext), what="created")
     else:
         stack.wait_for(lambda: _shipped_once(stack, ext), timeout=30, what="shipped")
-    time.sleep(1.5)
+    time.sleep(1.5)                                   # time passes: the sweeps would find a leftover
     stack.tick()
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len(stack.shop_orders_by_external()[ext]) == 1
     if what == "shipment":
         assert [s["status"] for s in stack.shipments() if s["order_id"] == ext] == ["FAILURE", "SUCCESS"]
@@ -247,7 +247,7 @@ def test_handled_manually_nothing_touches_the_order_again(stack):
     stack.wait_for(deliveries_processed, what="the completion webhook processed")
     assert poll_shop(stack.ctx, stack.shop_id).get("handled manually", 0) >= 1
     stack.tick()
-    time.sleep(1.5)
+    stack.wait_quiet()
     row = stack.order_rows()[ext]
     assert row.status == "manual" and row.tracking_number is None and row.version == version
     assert stack.shipment_rows() == {} and stack.shipments() == []
@@ -276,7 +276,8 @@ def test_handled_manually_while_the_creation_waits_on_a_retry_it_is_never_create
     _set_faults(stack.woo, error_rate=0.0)
     for _ in range(3):
         stack.tick()
-        time.sleep(1.2)
+        time.sleep(1.2)                               # past the in-flight horizon, tick by tick
+    stack.wait_quiet()
     assert stack.shop_orders_by_external().get(ext) is None
     assert _binding(stack, ext).state == "manual"
     assert stack.order_rows()[ext].status == "manual"
