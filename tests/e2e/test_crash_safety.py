@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import timedelta
 
 import pytest
@@ -157,7 +156,7 @@ def test_webhook_redelivered_is_processed_once(stack):
     _set_faults(stack.woo, redeliver_rate=1.0)
     stack.complete(shop_order_id, "PostNL", "3SREDELIVER1")
     stack.wait_for(lambda: (sh := stack.shipment_rows().get(ext)) and sh.state == "success", what="shipped")
-    time.sleep(0.5)
+    stack.wait_quiet()
     with stack.ctx.db.session() as s:
         deliveries = s.scalars(select(models.WebhookDelivery)).all()
     sent = [d for d in stack.woo.get("/_sandbox/deliveries", params={"kind": "delivery"}).json()

@@ -64,8 +64,7 @@ def test_repeated_polls_never_duplicate(stack):
     stack.wait_for(lambda: _created_once(stack, ids), what="orders created")
     for _ in range(3):
         stack.poll()
-    import time
-    time.sleep(1.0)
+    stack.wait_quiet()
     by_ext = stack.shop_orders_by_external()
     assert all(len(by_ext[i]) == 1 for i in ids)
     assert len(stack.order_rows()) == 5

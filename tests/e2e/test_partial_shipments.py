@@ -174,7 +174,7 @@ def test_the_same_webhook_delivered_twice_is_one_shipment(stack):
 
     _ship_lines(stack, shop_order_id, "3SREDELIVER6", [first_item])
     stack.wait_for(lambda: _confirmed(stack, ext, 1), timeout=30, what="the partial shipment confirmed")
-    time.sleep(0.5)
+    stack.wait_quiet()
     sent = [d for d in stack.deliveries() if d.get("order_id") == shop_order_id]
     assert any(d.get("redelivery") for d in sent)
     assert len(_shipments(stack, ext)) == 1

@@ -76,7 +76,7 @@ def test_a_return_is_noted_once_and_the_merchants_refund_handles_it(stack):
     # polled again (and again): recorded once, told once
     for _ in range(2):
         poll_returns(stack.ctx, stack.connection_id)
-    time.sleep(0.5)
+    stack.wait_quiet()
     assert len([r for r in return_rows(stack) if r.rma_id == rma]) == 1
     assert len([n for n in _notes(stack, shop_order_id) if f"return {rma}" in n]) == 1
     # the merchant refunds the returned line in the shop: bol is told, once
@@ -91,7 +91,7 @@ def test_a_return_is_noted_once_and_the_merchants_refund_handles_it(stack):
     assert any(f"marketplace confirmed the handling of return {rma}" in m for m in timeline)
     # a later change of the order does not handle it again
     stack.add_tracking(shop_order_id, "PostNL", "3SRETURN0002")
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert len(_handlings(stack, rma)) == 1
 
 
@@ -105,7 +105,7 @@ def test_refund_setting_records_a_refund_that_moves_no_money_and_is_not_the_merc
     assert row.shop_refund_id == refund["id"] and row.shop_action == "refund"
     assert refund["refunded_payment"] is False and f"return {rma}" in refund["reason"]
     assert [(x["quantity"]) for x in refund["line_items"]] == [-1]
-    time.sleep(1.0)   # its own order.updated came and went: not mistaken for the merchant's handling
+    stack.wait_quiet()   # its own order.updated came and went: not mistaken for the merchant's handling
     row = [r for r in return_rows(stack) if r.rma_id == rma][0]
     assert row.handle_state is None and _handlings(stack, rma) == []
 

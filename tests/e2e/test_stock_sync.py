@@ -80,7 +80,7 @@ def test_the_value_is_net_of_orders_not_yet_in_the_shop_and_of_the_buffer(stack)
     stack.wait_for(lambda: stack.tick() or stack.shop_orders_by_external().get(ext), timeout=30,
                    what="order created in the shop")
     stack.wait_for(lambda: shop_stock(stack)[product["id"]] == 8, what="shop stock 8")
-    time.sleep(1.0)
+    stack.wait_quiet()
     assert offer_amounts(stack)[ean(0)] == 7
     assert [p["body"]["stock"]["amount"] for p in stock_patches(stack)] == [7]   # nothing changed: not sent again
 
@@ -110,7 +110,7 @@ def test_stock_sync_off_sends_nothing(stack):
     _connect(stack, stock_sync=False)
     [product] = _catalog(stack, 1, offer_stock=3)
     set_shop_stock(stack, product["id"], 9)
-    time.sleep(1.5)
+    stack.wait_quiet()
     assert stock_patches(stack) == [] and links(stack) == {}
 
 

@@ -22,7 +22,7 @@ def test_test_mode_sends_nothing_to_the_marketplace_and_says_what_it_would_have_
     assert (shipment.transporter_code, shipment.track_and_trace, shipment.sent_at) == ("DHLFORYOU", "0000777", None)
     time.sleep(0.5)
     stack.tick()                     # the sweeps leave a test shipment alone
-    time.sleep(0.5)
+    stack.wait_quiet()
     assert stack.shipments() == []
     order = stack.order_rows()[ext]
     assert order.status == "shipped"
