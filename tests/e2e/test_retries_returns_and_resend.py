@@ -190,7 +190,7 @@ def test_two_returns_of_one_line_do_not_share_one_refunded_unit(stack):
     _refund(stack, shop_order_id, quantity=1)
     stack.wait_for(lambda: [r for r in return_rows(stack) if r.handle_state == "success"], timeout=30,
                    what="one return handled")
-    time.sleep(1.5)
+    stack.wait_quiet()
     by_rma = {r.rma_id: r for r in return_rows(stack)}
     assert (by_rma[first].handle_state, by_rma[second].handle_state) == ("success", None)
     assert [h["rma_id"] for h in _handlings(stack)] == [first]
@@ -280,7 +280,7 @@ def test_our_refund_record_carries_its_marker_in_meta(stack):
     assert row.shop_refund_id == refund["id"]
     assert {m["key"]: m["value"] for m in refund["meta_data"]}["_orderbridge_return"] == f"[orderbridge bol return {rma}]"
     assert "[orderbridge" not in refund["reason"] and f"return {rma}" in refund["reason"]
-    time.sleep(1.0)      # its own order.updated came and went: not the merchant's handling
+    stack.wait_quiet()   # its own order.updated came and went: not the merchant's handling
     assert return_rows(stack)[0].handle_state is None and _handlings(stack) == []
 
 
