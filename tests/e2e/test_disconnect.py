@@ -110,7 +110,7 @@ def test_shop_401_disconnects_and_the_reinstall_creates_the_pending_order_exactl
     assert _shop(stack).status == "active" and _shop(stack).disconnect_reason is None
     stack.wait_for(lambda: stack.tick() or _binding_created(stack, ext), timeout=20, interval=0.5,
                    what="created after the reinstall")
-    time.sleep(1.0)                                   # time passes: the sweeps would find a leftover
+    stack.wait_quiet()                                # settled: whatever the sweeps find now is a leftover
     stack.tick()
     stack.wait_quiet()
     assert len(stack.shop_orders_by_external()[ext]) == 1

@@ -130,7 +130,7 @@ def test_resend_after_bols_failure_ships_exactly_once_with_the_fixed_transporter
     assert [s["status"] for s in received] == ["FAILURE", "SUCCESS"]
     assert received[1]["body"]["transport"] == {"transporterCode": "TNT", "trackAndTrace": "3SFAIL0000001"}
     assert stack.order_rows()[ext].status == "shipped"
-    time.sleep(1.0)                                   # time passes: the sweeps would find a leftover
+    stack.wait_quiet()                                # settled: whatever the sweeps find now is a leftover
     stack.tick()
     stack.wait_quiet()
     assert len([s for s in stack.shipments() if s["order_id"] == ext]) == 2
@@ -182,7 +182,7 @@ def test_two_resends_at_once_never_double(stack, monkeypatch, what):
         stack.wait_for(lambda: _created_once(stack, ext), what="created")
     else:
         stack.wait_for(lambda: _shipped_once(stack, ext), timeout=30, what="shipped")
-    time.sleep(1.5)                                   # time passes: the sweeps would find a leftover
+    stack.wait_quiet()                                # settled: whatever the sweeps find now is a leftover
     stack.tick()
     stack.wait_quiet()
     assert len(stack.shop_orders_by_external()[ext]) == 1
