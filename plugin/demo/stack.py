@@ -40,9 +40,9 @@ class JobsInFlight:
 
 
 class Stack:
-    def __init__(self, ctx, bol_url, bol_state, woo_url, woo_state, app_url, jobs: JobsInFlight | None = None):
+    def __init__(self, ctx, bol_url, bol_state, woo_url, woo_state, app_url):
         self.ctx, self.bol_url, self.bol_state = ctx, bol_url, bol_state
-        self.jobs = jobs or JobsInFlight()
+        self.jobs = JobsInFlight()
         self.woo_url, self.woo_state, self.app_url = woo_url, woo_state, app_url
         self.bol = httpx.Client(base_url=bol_url, timeout=30)
         self.woo = httpx.Client(base_url=woo_url, timeout=30)
@@ -160,12 +160,13 @@ class Stack:
         from plugin.jobs import huey
         from plugin.store import models
         busy = []
-        if huey.pending_count():
-            busy.append(f"{huey.pending_count()} jobs queued")
-        if self.jobs.count():
-            busy.append(f"{self.jobs.count()} jobs executing")
+        queued, executing = huey.pending_count(), self.jobs.count()
+        if queued:
+            busy.append(f"{queued} jobs queued")
+        if executing:
+            busy.append(f"{executing} jobs executing")
         soon = time.time() + horizon
-        scheduled = sum(1 for task in huey.scheduled() if task.eta is None or _epoch(task.eta) < soon)
+        scheduled = sum(1 for task in huey.scheduled() if _epoch(task.eta) < soon)
         if scheduled:
             busy.append(f"{scheduled} jobs due within {horizon:g} s")
         if not self.woo_state.wait_for_deliveries(0):
