@@ -67,6 +67,10 @@ def test_the_value_is_net_of_orders_not_yet_in_the_shop_and_of_the_buffer(stack)
     [product] = _catalog(stack, 1, stock=10)
     [offer] = [o for o in stack.bol.get("/_sandbox/offers").json()["offers"] if o["ean"] == ean(0)]
     set_buffer(stack, 1)
+    # the new product's own webhook may push its stock (10, or 9 with the buffer) before any order:
+    # let it, and count what is sent from here on
+    stack.wait_quiet()
+    before = len(stock_patches(stack))
     set_faults(stack.woo, error_rate=1.0)            # the order cannot reach the shop for now
     from tests.e2e.sandbox_helpers import seed_from_offers
     ext = seed_from_offers(stack, [{"offer_id": offer["offerId"], "quantity": 2}])
@@ -82,7 +86,7 @@ def test_the_value_is_net_of_orders_not_yet_in_the_shop_and_of_the_buffer(stack)
     stack.wait_for(lambda: shop_stock(stack)[product["id"]] == 8, what="shop stock 8")
     stack.wait_quiet()
     assert offer_amounts(stack)[ean(0)] == 7
-    assert [p["body"]["stock"]["amount"] for p in stock_patches(stack)] == [7]   # nothing changed: not sent again
+    assert [p["body"]["stock"]["amount"] for p in stock_patches(stack)[before:]] == [7]   # nothing changed: not sent again
 
 
 def test_never_below_zero(stack):
