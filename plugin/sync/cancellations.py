@@ -33,15 +33,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
+from adapters.errors import AdapterError
 from plugin.domain import REQUESTED_BY_CUSTOMER, OrderStatus, Outcome
 from plugin.store import models, timeline
 from plugin.store.orders import OPEN_CANCELLATION, to_domain, write_back
+from plugin.store.outbox_rows import OutboxRows
+from plugin.sync import outbox
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import CancelItems, ProcessResult
-from plugin.sync.process_follow import FIRST_FOLLOW, follow_leased
-from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 MARKETPLACE = "marketplace"   # the buyer asked on the marketplace
 SHOP = "shop"                 # the merchant cancelled in the shop
 MAX_ATTEMPTS = 12
-REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
+ROWS = OutboxRows(models.Cancellation)
 WAIT_FOR_CREATION = 5.0
 LOOKUP_MARGIN = timedelta(minutes=5)
 
@@ -157,14 +157,8 @@ def push_cancellation(ctx: SyncContext, cancellation_id: int) -> str:
         if not shop_active(s.get(models.Shop, c.order.shop_id)):
             return DISCONNECTED
         state = c.state
-        claimed = s.execute(
-            update(models.Cancellation)
-            .where(models.Cancellation.id == cancellation_id, models.Cancellation.state == state,
-                   or_(models.Cancellation.lease_until.is_(None), models.Cancellation.lease_until < now))
-            .values(lease_until=now + lease(ctx.settings),
-                    attempts=models.Cancellation.attempts + (0 if state == "submitted" else 1))
-            .execution_options(synchronize_session=False)).rowcount
-        if claimed != 1:
+        if not ROWS.claim(s, cancellation_id, (state,), now, now + lease(ctx.settings),
+                          count_attempt=state != "submitted"):
             return "busy"
     if state in ("shop_pending", "shop_sending"):
         outcome = _shop_step(ctx, cancellation_id)
@@ -174,11 +168,6 @@ def push_cancellation(ctx: SyncContext, cancellation_id: int) -> str:
     if state in ("pending", "sending"):
         return _send(ctx, cancellation_id)
     return _follow(ctx, cancellation_id)
-
-
-def _release(s: Session, cancellation_id: int, **values) -> None:
-    s.execute(update(models.Cancellation).where(models.Cancellation.id == cancellation_id)
-              .values(lease_until=None, **values).execution_options(synchronize_session=False))
 
 
 def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
@@ -247,12 +236,8 @@ def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
     except AdapterError as exc:
         return _failed(ctx, cancellation_id, exc, attempts, step="shop")
     with ctx.db.session() as s:
-        moved = s.execute(update(models.Cancellation)
-                          .where(models.Cancellation.id == cancellation_id,
-                                 models.Cancellation.state == "shop_sending")
-                          .values(state="pending", shop_done_at=ctx.clock(), lease_until=None, last_error=None,
-                                  next_attempt_at=None, attempts=0)
-                          .execution_options(synchronize_session=False)).rowcount
+        moved = ROWS.move(s, cancellation_id, ("shop_sending",), "pending", shop_done_at=ctx.clock(),
+                          lease_until=None, last_error=None, next_attempt_at=None, attempts=0)
         if moved:
             timeline.record(s, s.get(models.Cancellation, cancellation_id).order_id, "call", done)
     if target is not None:
@@ -375,47 +360,101 @@ def _send(ctx: SyncContext, cancellation_id: int) -> str:
         if c.state == "pending":
             c.state = "sending"
             c.sent_at = now
-        attempts = c.attempts
-        marketplace = ctx.adapters.marketplace(conn)
+        claimed = outbox.Claimed(request, ctx.adapters.marketplace(conn), c.attempts, may_exist)
     # committed: `sending` is on disk before the request leaves
-    try:
-        result = marketplace.find_cancellation_process(request) if may_exist else None
-        found = result is not None
-    except AdapterError as exc:
-        return _failed(ctx, cancellation_id, exc, attempts, step="marketplace")
-    if result is None:
-        try:
-            result = marketplace.cancel_items(request)
-        except AdapterError as exc:
-            return _failed(ctx, cancellation_id, exc, attempts, step="marketplace",
-                           not_sent=isinstance(exc, REFUSALS))
-    with ctx.db.session() as s:
-        moved = s.execute(update(models.Cancellation)
-                          .where(models.Cancellation.id == cancellation_id, models.Cancellation.state == "sending")
-                          .values(state="submitted", process_id=result.process_id, lease_until=None, last_error=None,
-                                  next_attempt_at=None)
-                          .execution_options(synchronize_session=False)).rowcount
-        if moved:
-            c = s.get(models.Cancellation, cancellation_id)
-            what = "found the cancellation an earlier attempt sent" if found else "cancellation sent"
-            timeline.record(s, c.order_id, "call", f"{marketplace.name}: {what} for "
-                                                   f"{_describe(c.order, request.line_ids)} (reason "
-                                                   f"{request.reason_code}), process {result.process_id}")
-    if result.done:
-        return _finish(ctx, cancellation_id, result)
-    ctx.queue.push_cancellation(cancellation_id, delay=FIRST_FOLLOW)
-    return "submitted"
+    return outbox.send(CancellationWrite(ctx), cancellation_id, claimed, clock=ctx.clock,
+                       in_flight_seconds=ctx.settings.in_flight_seconds)
 
 
 def _follow(ctx: SyncContext, cancellation_id: int) -> str:
     with ctx.db.session() as s:
         c = s.get(models.Cancellation, cancellation_id)
-        marketplace = ctx.adapters.marketplace(s.get(models.Connection, c.order.connection_id))
-        process_id = c.process_id
-        elapsed = (ctx.clock() - (c.sent_at or c.created_at)).total_seconds()
-    result = follow_leased(ctx, models.Cancellation, cancellation_id, marketplace, process_id, elapsed,
-                           ctx.queue.push_cancellation)
-    return "pending" if result is None else _finish(ctx, cancellation_id, result)
+        following = outbox.Following(ctx.adapters.marketplace(s.get(models.Connection, c.order.connection_id)),
+                                     c.process_id, (ctx.clock() - (c.sent_at or c.created_at)).total_seconds())
+    return outbox.follow(CancellationWrite(ctx), cancellation_id, following)
+
+
+def _failed(ctx: SyncContext, cancellation_id: int, exc: AdapterError, attempts: int, *, step: str) -> str:
+    """A shop step failed (the marketplace step's failures reach the runner by itself)."""
+    return outbox.failed(CancellationWrite(ctx, step), cancellation_id, exc, attempts, clock=ctx.clock,
+                         in_flight_seconds=ctx.settings.in_flight_seconds)
+
+
+class CancellationWrite:
+    """A cancellation's life, as the outbox runner drives it: the marketplace step (`step`
+    "marketplace"), and the retry rules of the shop step before it ("shop"). The row's own job
+    (push_cancellation) takes the lease before each step, following included."""
+
+    max_attempts = MAX_ATTEMPTS
+
+    def __init__(self, ctx: SyncContext, step: str = "marketplace"):
+        self.ctx = ctx
+        self.step = step
+
+    def lookup(self, marketplace, request: CancelItems) -> ProcessResult | None:
+        return marketplace.find_cancellation_process(request)
+
+    def send(self, marketplace, request: CancelItems) -> ProcessResult:
+        return marketplace.cancel_items(request)
+
+    def submitted(self, cancellation_id: int, claimed: outbox.Claimed, result: ProcessResult, *,
+                  found: bool) -> None:
+        request = claimed.request
+        with self.ctx.db.session() as s:
+            if ROWS.submitted(s, cancellation_id, result.process_id):
+                c = s.get(models.Cancellation, cancellation_id)
+                what = "found the cancellation an earlier attempt sent" if found else "cancellation sent"
+                timeline.record(s, c.order_id, "call", f"{claimed.marketplace.name}: {what} for "
+                                                       f"{_describe(c.order, request.line_ids)} (reason "
+                                                       f"{request.reason_code}), process {result.process_id}")
+
+    def finish(self, cancellation_id: int, result: ProcessResult) -> str:
+        return _finish(self.ctx, cancellation_id, result)
+
+    def retry_later(self, cancellation_id: int, error: AdapterError, at, delay: float, *, not_sent: bool) -> None:
+        for _ in range(5):
+            try:
+                with self.ctx.db.session() as s:
+                    c = s.get(models.Cancellation, cancellation_id)
+                    ROWS.back_off(c, str(error), at, not_sent=not_sent)
+                    timeline.record(s, c.order_id, "call", f"{self._where}: cancellation not confirmed, retrying "
+                                                           f"in {delay:.1f} s: {error}", outcome="retry")
+                return
+            except StaleDataError:
+                continue
+        raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")
+
+    def give_up(self, cancellation_id: int, error: AdapterError, *, not_sent: bool) -> str:
+        for _ in range(5):
+            try:
+                with self.ctx.db.session() as s:
+                    c = s.get(models.Cancellation, cancellation_id)
+                    if not_sent:
+                        ROWS.not_sent(c)
+                    c.state = "failed"
+                    c.lease_until = None
+                    c.last_error = str(error)[:2000]
+                    c.done_at = self.ctx.clock()
+                    what = ("could not cancel in the shop" if self.step == "shop"
+                            else "the marketplace refused the cancellation")
+                    _order_error(s, c.order, tuple(c.line_ids), f"{what}: {error}")
+                return "error"
+            except StaleDataError:
+                continue
+        raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")
+
+    def release(self, cancellation_id: int, error: str | None = None) -> None:
+        with self.ctx.db.session() as s:
+            ROWS.release(s, cancellation_id, **({"last_error": error} if error is not None else {}))
+
+    def retry_job(self, cancellation_id: int, delay: float) -> None:
+        self.ctx.queue.push_cancellation(cancellation_id, delay=delay)
+
+    follow_job = retry_job   # one job walks every step of a cancellation
+
+    @property
+    def _where(self) -> str:
+        return "shop" if self.step == "shop" else "marketplace"
 
 
 def _confirmed(s: Session, order: models.Order, line_ids, reason: str) -> None:
@@ -439,14 +478,11 @@ def _finish_once(ctx: SyncContext, cancellation_id: int, result: ProcessResult) 
     now = ctx.clock()
     ok = result.status == "SUCCESS"
     with ctx.db.session() as s:
-        moved = s.execute(
-            update(models.Cancellation)
-            .where(models.Cancellation.id == cancellation_id, models.Cancellation.state.in_(("submitted", "sending")))
-            .values(state="success" if ok else "failed", done_at=now, lease_until=None, process_id=result.process_id,
-                    last_error=None if ok else (result.error or result.status),
-                    # FAILURE: nothing was cancelled; TIMEOUT: unknown, a resend looks it up first
-                    **({"sent_at": None} if result.status == "FAILURE" else {}))
-            .execution_options(synchronize_session=False)).rowcount
+        moved = ROWS.move(
+            s, cancellation_id, ("submitted", "sending"), "success" if ok else "failed", done_at=now,
+            lease_until=None, process_id=result.process_id, last_error=None if ok else (result.error or result.status),
+            # FAILURE: nothing was cancelled; TIMEOUT: unknown, a resend looks it up first
+            **({"sent_at": None} if result.status == "FAILURE" else {}))
         if not moved:
             return "already finished"
         c = s.get(models.Cancellation, cancellation_id)
@@ -469,35 +505,3 @@ def _order_error(s: Session, order: models.Order, line_ids, reason: str) -> None
     domain.cancellation_failed(tuple(line_ids), reason)
     write_back(order, domain)
     timeline.record(s, order.id, "state", f"error: {reason}", outcome="error")
-
-
-def _failed(ctx: SyncContext, cancellation_id: int, exc: AdapterError, attempts: int, *, step: str,
-            not_sent: bool = False) -> str:
-    now = ctx.clock()
-    for _ in range(5):
-        try:
-            with ctx.db.session() as s:
-                c = s.get(models.Cancellation, cancellation_id)
-                if not_sent and c.state == "sending" and not c.process_id:
-                    c.state = "pending"      # the marketplace definitively did not take it
-                    c.sent_at = None
-                where = "shop" if step == "shop" else "marketplace"
-                if should_retry(exc, attempts, MAX_ATTEMPTS):
-                    delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
-                    c.lease_until = None
-                    c.next_attempt_at = now + timedelta(seconds=delay)
-                    c.last_error = str(exc)[:2000]
-                    timeline.record(s, c.order_id, "call", f"{where}: cancellation not confirmed, retrying in "
-                                                           f"{delay:.1f} s: {exc}", outcome="retry")
-                    ctx.queue.push_cancellation(cancellation_id, delay=delay)
-                    return "retry"
-                c.state = "failed"
-                c.lease_until = None
-                c.last_error = str(exc)[:2000]
-                c.done_at = now
-                what = "could not cancel in the shop" if step == "shop" else "the marketplace refused the cancellation"
-                _order_error(s, c.order, tuple(c.line_ids), f"{what}: {exc}")
-                return "error"
-        except StaleDataError:
-            continue
-    raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")

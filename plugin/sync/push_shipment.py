@@ -25,25 +25,25 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
+from adapters.errors import AdapterError
 from plugin.domain import NoTransporter, Order, TransporterRules
 from plugin.domain.order import REST
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
+from plugin.store.outbox_rows import OutboxRows
+from plugin.sync import outbox
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import ProcessResult, ShipmentRequest
-from plugin.sync.process_follow import FIRST_FOLLOW, follow_delay, read_process
-from plugin.sync.retry import retry_delay, should_retry
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
+ROWS = OutboxRows(models.Shipment)
 # A shipment in one of these states covers its lines' quantities without their being shipped
 # (yet: `test` never is). `success` ones are in the lines' shipped quantities.
 LIVE = ("pending", "sending", "submitted", "test")
@@ -75,14 +75,7 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
             # one unknown outcome per order at a time (see the module doc): after it
             ctx.queue.push_shipment(shipment_id, delay=WAIT_FOR_SIBLING)
             return "waiting for another shipment of the order"
-        claimed = s.execute(
-            update(models.Shipment)
-            .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("pending", "sending")),
-                   or_(models.Shipment.lease_until.is_(None), models.Shipment.lease_until < now))
-            .values(lease_until=now + lease(ctx.settings), attempts=models.Shipment.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
+        if not ROWS.claim(s, shipment_id, ("pending", "sending"), now, now + lease(ctx.settings)):
             return "busy"
         s.refresh(shipment)
         order = shipment.order
@@ -105,41 +98,12 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
                 return _test_mode(s, shipment, now)
             shipment.state = "sending"
             shipment.sent_at = now
-        request = shipment_request(shipment, order, siblings)
-        attempts = shipment.attempts
-        marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
+        claimed = outbox.Claimed(shipment_request(shipment, order, siblings),
+                                 ctx.adapters.marketplace(s.get(models.Connection, order.connection_id)),
+                                 shipment.attempts, may_exist)
     # committed: `sending` is on disk before the request leaves
-    try:
-        result = marketplace.find_shipment_process(request) if may_exist else None
-        found = result is not None
-    except AdapterError as exc:
-        return _failed(ctx, shipment_id, exc, attempts)
-    if result is None:
-        try:
-            result = marketplace.ship(request)
-        except AdapterError as exc:
-            # a refusal (429, 401/403, 404, 400/409/422, or our own mapping refusing the request
-            # before it left) is a definite "not processed": the next attempt need not look it
-            # up. A plain AdapterError (say a 2xx with an odd body) is not: it may have shipped.
-            return _failed(ctx, shipment_id, exc, attempts, not_sent=isinstance(exc, REFUSALS))
-    with ctx.db.session() as s:
-        moved = s.execute(
-            update(models.Shipment)
-            .where(models.Shipment.id == shipment_id, models.Shipment.state == "sending")
-            .values(state="submitted", process_id=result.process_id, lease_until=None, last_error=None)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if moved:
-            shipment = s.get(models.Shipment, shipment_id)
-            what = "found the shipment an earlier attempt sent" if found else "shipment sent"
-            transport = (f"{request.transporter_code} {request.track_and_trace}" if request.track_and_trace
-                         else "without track & trace")
-            timeline.record(s, shipment.order_id, "call",
-                            f"{marketplace.name}: {what} ({transport}), process {result.process_id}")
-    if result.done:
-        return _finish(ctx, shipment_id, result)
-    ctx.queue.follow_shipment(shipment_id, delay=FIRST_FOLLOW)
-    return "submitted"
+    return outbox.send(ShipmentWrite(ctx), shipment_id, claimed, clock=ctx.clock,
+                       in_flight_seconds=ctx.settings.in_flight_seconds)
 
 
 def follow_shipment(ctx: SyncContext, shipment_id: int) -> str:
@@ -149,32 +113,78 @@ def follow_shipment(ctx: SyncContext, shipment_id: int) -> str:
             return "nothing to do"
         if not shop_active(s.get(models.Shop, shipment.order.shop_id)):
             return DISCONNECTED
-        order = shipment.order
-        marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
-        process_id = shipment.process_id
-        elapsed = (ctx.clock() - (shipment.sent_at or shipment.created_at)).total_seconds()
-    result = read_process(marketplace, process_id)
-    if not result.done:
-        delay = follow_delay(elapsed)
-        ctx.queue.follow_shipment(shipment_id, delay=delay)
-        return "pending"
-    return _finish(ctx, shipment_id, result)
+        following = outbox.Following(
+            ctx.adapters.marketplace(s.get(models.Connection, shipment.order.connection_id)), shipment.process_id,
+            (ctx.clock() - (shipment.sent_at or shipment.created_at)).total_seconds())
+    return outbox.follow(ShipmentWrite(ctx), shipment_id, following)
+
+
+class ShipmentWrite:
+    """A shipment's life on the marketplace, as the outbox runner drives it. Its follow runs as a
+    job of its own (follow_shipment) that holds no lease: only `finish` moves a submitted row."""
+
+    max_attempts = MAX_ATTEMPTS
+
+    def __init__(self, ctx: SyncContext):
+        self.ctx = ctx
+
+    def lookup(self, marketplace, request: ShipmentRequest) -> ProcessResult | None:
+        return marketplace.find_shipment_process(request)
+
+    def send(self, marketplace, request: ShipmentRequest) -> ProcessResult:
+        return marketplace.ship(request)
+
+    def submitted(self, shipment_id: int, claimed: outbox.Claimed, result: ProcessResult, *, found: bool) -> None:
+        request = claimed.request
+        with self.ctx.db.session() as s:
+            if ROWS.submitted(s, shipment_id, result.process_id):
+                what = "found the shipment an earlier attempt sent" if found else "shipment sent"
+                transport = (f"{request.transporter_code} {request.track_and_trace}" if request.track_and_trace
+                             else "without track & trace")
+                timeline.record(s, s.get(models.Shipment, shipment_id).order_id, "call",
+                                f"{claimed.marketplace.name}: {what} ({transport}), process {result.process_id}")
+
+    def finish(self, shipment_id: int, result: ProcessResult) -> str:
+        return _finish(self.ctx, shipment_id, result)
+
+    def retry_later(self, shipment_id: int, error: AdapterError, at, delay: float, *, not_sent: bool) -> None:
+        with self.ctx.db.session() as s:
+            shipment = s.get(models.Shipment, shipment_id)
+            ROWS.back_off(shipment, str(error), at, not_sent=not_sent)
+            timeline.record(s, shipment.order_id, "call",
+                            f"marketplace: shipment not confirmed, retrying in {delay:.1f} s: {error}",
+                            outcome="retry")
+
+    def give_up(self, shipment_id: int, error: AdapterError, *, not_sent: bool) -> str:
+        with self.ctx.db.session() as s:
+            shipment = s.get(models.Shipment, shipment_id)
+            if not_sent:
+                ROWS.not_sent(shipment)
+            _give_up(s, shipment, shipment.order, f"shipment could not be sent: {error}")
+        return "error"
+
+    def release(self, shipment_id: int, error: str | None = None) -> None:
+        if error is not None:   # a follow holds no lease: only the error is worth keeping
+            with self.ctx.db.session() as s:
+                ROWS.release(s, shipment_id, last_error=error)
+
+    def retry_job(self, shipment_id: int, delay: float) -> None:
+        self.ctx.queue.push_shipment(shipment_id, delay=delay)
+
+    def follow_job(self, shipment_id: int, delay: float) -> None:
+        self.ctx.queue.follow_shipment(shipment_id, delay=delay)
 
 
 def _finish(ctx: SyncContext, shipment_id: int, result: ProcessResult) -> str:
     now = ctx.clock()
     ok = result.status == "SUCCESS"
     with ctx.db.session() as s:
-        moved = s.execute(
-            update(models.Shipment)
-            .where(models.Shipment.id == shipment_id, models.Shipment.state.in_(("submitted", "sending")))
-            .values(state="success" if ok else "failed", done_at=now, lease_until=None,
-                    process_id=result.process_id, last_error=None if ok else (result.error or result.status),
-                    # FAILURE: the marketplace refused it, nothing is shipped (see the module doc).
-                    # TIMEOUT keeps sent_at: whether it shipped is unknown, a resend looks it up.
-                    **({"sent_at": None} if result.status == "FAILURE" else {}))
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        moved = ROWS.move(
+            s, shipment_id, ("submitted", "sending"), "success" if ok else "failed", done_at=now, lease_until=None,
+            process_id=result.process_id, last_error=None if ok else (result.error or result.status),
+            # FAILURE: the marketplace refused it, nothing is shipped (see the module doc).
+            # TIMEOUT keeps sent_at: whether it shipped is unknown, a resend looks it up.
+            **({"sent_at": None} if result.status == "FAILURE" else {}))
         if not moved:
             return "already finished"
         shipment = s.get(models.Shipment, shipment_id)
@@ -322,28 +332,6 @@ def _transport(shipment: models.Shipment, order: models.Order, settings: dict) -
         return None, None   # shipped without T&T: the shipment goes without transport
     rules = TransporterRules.from_dict(settings.get("transporters"))
     return rules.resolve(number, provider)
-
-
-def _failed(ctx: SyncContext, shipment_id: int, exc: AdapterError, attempts: int, *,
-            not_sent: bool = False) -> str:
-    now = ctx.clock()
-    with ctx.db.session() as s:
-        shipment = s.get(models.Shipment, shipment_id)
-        if not_sent and shipment.state == "sending" and not shipment.process_id:
-            # the lookup before this send found nothing and the send was refused: nothing exists
-            shipment.state = "pending"
-            shipment.sent_at = None
-        if should_retry(exc, attempts, MAX_ATTEMPTS):
-            delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
-            shipment.lease_until = None
-            shipment.next_attempt_at = now + timedelta(seconds=delay)
-            shipment.last_error = str(exc)[:2000]
-            timeline.record(s, shipment.order_id, "call",
-                            f"marketplace: shipment not confirmed, retrying in {delay:.1f} s: {exc}", outcome="retry")
-            ctx.queue.push_shipment(shipment_id, delay=delay)
-            return "retry"
-        _give_up(s, shipment, shipment.order, f"shipment could not be sent: {exc}")
-        return "error"
 
 
 def _give_up(s, shipment: models.Shipment, order: models.Order, reason: str) -> None:

@@ -30,22 +30,23 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from adapters.errors import AdapterError, AuthError, NotFound, RateLimited, Rejected
+from adapters.errors import AdapterError, Rejected
 from plugin.domain import DomainError, Return, ReturnState
 from plugin.store import models, timeline
 from plugin.store.cursors import poll_failed, poll_succeeded
+from plugin.store.outbox_rows import OutboxRows
+from plugin.sync import outbox
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.dispatch import periodic_failed, periodic_succeeded
 from plugin.sync.ports import ProcessResult, RefundLine, ReturnHandling
-from plugin.sync.process_follow import FIRST_FOLLOW, follow_leased
-from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-REFUSALS = (RateLimited, Rejected, AuthError, NotFound)
+ROWS = OutboxRows(models.Return, "handle_state")   # the handling's life on the marketplace
+SHOP_ROWS = OutboxRows(models.Return, "shop_state")   # telling the shop about the return
 WAIT_FOR_SHOP_ORDER = 30.0
 MARKER = "[orderbridge"
 
@@ -194,14 +195,8 @@ def push_return(ctx: SyncContext, return_id: int) -> str:
                 return outcome
             if step != "check" and r.next_attempt_at and r.next_attempt_at > now + timedelta(seconds=1):
                 return "not yet"
-            claimed = s.execute(
-                update(models.Return)
-                .where(models.Return.id == return_id,
-                       or_(models.Return.lease_until.is_(None), models.Return.lease_until < now))
-                .values(lease_until=now + lease(ctx.settings),
-                        attempts=models.Return.attempts + (1 if step in ("shop", "handle") else 0))
-                .execution_options(synchronize_session=False)).rowcount
-            if claimed != 1:
+            if not ROWS.claim(s, return_id, None, now, now + lease(ctx.settings),
+                              count_attempt=step in ("shop", "handle")):
                 return "busy"
         outcome = {"shop": _record_in_shop, "check": _check_refunds, "handle": _handle,
                    "follow": _follow}[step](ctx, return_id)
@@ -218,21 +213,16 @@ def _context(s: Session, r: models.Return):
     return order, conn, shop, binding
 
 
-def _release(s: Session, return_id: int, **values) -> None:
-    s.execute(update(models.Return).where(models.Return.id == return_id)
-              .values(lease_until=None, **values).execution_options(synchronize_session=False))
-
-
 def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
     with ctx.db.session() as s:
         r = s.get(models.Return, return_id)
         order, conn, shop_row, binding = _context(s, r)
         if binding is None or binding.shop_order_id is None:
             if binding is not None and binding.state in ("new", "creating"):
-                _release(s, return_id, next_attempt_at=ctx.clock() + timedelta(seconds=WAIT_FOR_SHOP_ORDER))
+                ROWS.release(s, return_id, next_attempt_at=ctx.clock() + timedelta(seconds=WAIT_FOR_SHOP_ORDER))
                 ctx.queue.push_return(return_id, delay=WAIT_FOR_SHOP_ORDER)
                 return "waiting for the order to be in the shop"
-            _release(s, return_id, shop_state="skipped", last_error="the order is not in the shop")
+            ROWS.release(s, return_id, shop_state="skipped", last_error="the order is not in the shop")
             return "skipped"
         may_exist = r.shop_state == "sending"
         r.shop_state = "sending"
@@ -273,12 +263,9 @@ def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
     except AdapterError as exc:
         return _failed(ctx, return_id, exc, attempts, step="shop")
     with ctx.db.session() as s:
-        moved = s.execute(update(models.Return)
-                          .where(models.Return.id == return_id, models.Return.shop_state == "sending")
-                          .values(shop_state="done", shop_note_id=note_id, shop_refund_id=refund_id,
-                                  shop_done_at=ctx.clock(), lease_until=None, last_error=None, next_attempt_at=None,
-                                  attempts=0)
-                          .execution_options(synchronize_session=False)).rowcount
+        moved = SHOP_ROWS.move(s, return_id, ("sending",), "done", shop_note_id=note_id, shop_refund_id=refund_id,
+                               shop_done_at=ctx.clock(), lease_until=None, last_error=None, next_attempt_at=None,
+                               attempts=0)
         if moved:
             timeline.record(s, s.get(models.Return, return_id).order_id, "call", done)
     return "recorded" if moved else "already recorded"
@@ -365,7 +352,7 @@ def _check_refunds(ctx: SyncContext, return_id: int) -> str:
         r = s.get(models.Return, return_id)
         order, conn, shop_row, binding = _context(s, r)
         if binding is None or binding.shop_order_id is None:
-            _release(s, return_id)
+            ROWS.release(s, return_id)
             return "not in the shop"
         shop_order_id, line_id, quantity, our_refund = binding.shop_order_id, r.line_id, r.quantity, r.shop_refund_id
         result = shop_settings(shop_row).get("return_handling_result", "RETURN_RECEIVED")
@@ -377,7 +364,7 @@ def _check_refunds(ctx: SyncContext, return_id: int) -> str:
         lines = shop.order_lines(shop_order_id) if refunds else []
     except AdapterError as exc:
         with ctx.db.session() as s:
-            _release(s, return_id, last_error=str(exc)[:2000])
+            ROWS.release(s, return_id, last_error=str(exc)[:2000])
         return "shop unreachable"
     matched, why = allocate(claimants, refunds, lines)
     refunded, merchant_refund = matched.get(return_id, (0, None))
@@ -386,12 +373,12 @@ def _check_refunds(ctx: SyncContext, return_id: int) -> str:
             r = s.get(models.Return, return_id)
             if why and r.last_error != why and r.order_id:   # told once, not at every order change
                 timeline.record(s, r.order_id, "note", f"return {r.rma_id} not handled: {why}", outcome="error")
-            _release(s, return_id, last_error=why)
+            ROWS.release(s, return_id, last_error=why)
             return "not handled in the shop yet"
         try:
             Return(rma_id="", quantity=quantity).handle(result, refunded)   # the rules of a handling
         except DomainError as exc:
-            _release(s, return_id, handle_state="failed", last_error=str(exc))
+            ROWS.release(s, return_id, handle_state="failed", last_error=str(exc))
             return "error"
         moved = s.execute(update(models.Return)
                           .where(models.Return.id == return_id, models.Return.handle_state.is_(None))
@@ -425,48 +412,93 @@ def _handle(ctx: SyncContext, return_id: int) -> str:
         if r.handle_state == "pending":
             r.handle_state = "sending"
             r.sent_at = now
-        attempts = r.attempts
-        marketplace = ctx.adapters.marketplace(conn)
+        claimed = outbox.Claimed(request, ctx.adapters.marketplace(conn), r.attempts, may_exist)
     # committed: `sending` before the request leaves
-    found = None
-    try:
-        if may_exist:   # an earlier call may have reached the marketplace: look before sending again
-            found = marketplace.find_return_process(request)
-    except AdapterError as exc:
-        return _failed(ctx, return_id, exc, attempts, step="handle")
-    if found is None:
-        try:
-            result = marketplace.handle_return(request)
-        except AdapterError as exc:
-            return _failed(ctx, return_id, exc, attempts, step="handle", not_sent=isinstance(exc, REFUSALS))
-    else:
-        result = found      # followed like our own call's process
-    with ctx.db.session() as s:
-        moved = s.execute(update(models.Return)
-                          .where(models.Return.id == return_id, models.Return.handle_state == "sending")
-                          .values(handle_state="submitted", process_id=result.process_id, lease_until=None,
-                                  last_error=None, next_attempt_at=None)
-                          .execution_options(synchronize_session=False)).rowcount
-        r = s.get(models.Return, return_id)
-        if moved and r.order_id:
-            what = ("was already handled by an earlier attempt" if found is not None else "handled") + \
-                f" as {request.handling_result}, quantity {request.quantity_returned}"
-            timeline.record(s, r.order_id, "call", f"{marketplace.name}: return {r.rma_id} {what}, "
-                                                   f"process {result.process_id}")
-    if result.done:
-        return _finish(ctx, return_id, result)
-    ctx.queue.push_return(return_id, delay=FIRST_FOLLOW)
-    return "submitted"
+    return outbox.send(ReturnHandlingWrite(ctx), return_id, claimed, clock=ctx.clock,
+                       in_flight_seconds=ctx.settings.in_flight_seconds)
 
 
 def _follow(ctx: SyncContext, return_id: int) -> str:
     with ctx.db.session() as s:
         r = s.get(models.Return, return_id)
-        marketplace = ctx.adapters.marketplace(s.get(models.Connection, r.connection_id))
-        process_id = r.process_id
-        elapsed = (ctx.clock() - (r.sent_at or r.created_at)).total_seconds()
-    result = follow_leased(ctx, models.Return, return_id, marketplace, process_id, elapsed, ctx.queue.push_return)
-    return "pending" if result is None else _finish(ctx, return_id, result)
+        following = outbox.Following(ctx.adapters.marketplace(s.get(models.Connection, r.connection_id)),
+                                     r.process_id, (ctx.clock() - (r.sent_at or r.created_at)).total_seconds())
+    return outbox.follow(ReturnHandlingWrite(ctx), return_id, following)
+
+
+def _failed(ctx: SyncContext, return_id: int, exc: AdapterError, attempts: int, *, step: str) -> str:
+    """A step telling the shop failed (the handling's own failures reach the runner by itself)."""
+    return outbox.failed(ReturnHandlingWrite(ctx, step), return_id, exc, attempts, clock=ctx.clock,
+                         in_flight_seconds=ctx.settings.in_flight_seconds)
+
+
+class ReturnHandlingWrite:
+    """A return's handling on the marketplace, as the outbox runner drives it (`step` "handle"),
+    and the retry rules of telling the shop about the return before it ("shop"). The return's own
+    job (push_return) takes the lease before each step, following included."""
+
+    max_attempts = MAX_ATTEMPTS
+
+    def __init__(self, ctx: SyncContext, step: str = "handle"):
+        self.ctx = ctx
+        self.step = step
+
+    def lookup(self, marketplace, request: ReturnHandling) -> ProcessResult | None:
+        return marketplace.find_return_process(request)
+
+    def send(self, marketplace, request: ReturnHandling) -> ProcessResult:
+        return marketplace.handle_return(request)
+
+    def submitted(self, return_id: int, claimed: outbox.Claimed, result: ProcessResult, *, found: bool) -> None:
+        request = claimed.request
+        with self.ctx.db.session() as s:
+            moved = ROWS.submitted(s, return_id, result.process_id)
+            r = s.get(models.Return, return_id)
+            if moved and r.order_id:
+                what = ("was already handled by an earlier attempt" if found else "handled") + \
+                    f" as {request.handling_result}, quantity {request.quantity_returned}"
+                timeline.record(s, r.order_id, "call", f"{claimed.marketplace.name}: return {r.rma_id} {what}, "
+                                                       f"process {result.process_id}")
+
+    def finish(self, return_id: int, result: ProcessResult) -> str:
+        return _finish(self.ctx, return_id, result)
+
+    def retry_later(self, return_id: int, error: AdapterError, at, delay: float, *, not_sent: bool) -> None:
+        with self.ctx.db.session() as s:
+            r = s.get(models.Return, return_id)
+            ROWS.back_off(r, str(error), at, not_sent=not_sent and self.step == "handle")
+            if r.order_id:
+                timeline.record(s, r.order_id, "call", f"{self._where}: return {r.rma_id} not confirmed, retrying in "
+                                                       f"{delay:.1f} s: {error}", outcome="retry")
+
+    def give_up(self, return_id: int, error: AdapterError, *, not_sent: bool) -> str:
+        with self.ctx.db.session() as s:
+            r = s.get(models.Return, return_id)
+            r.lease_until = None
+            r.last_error = str(error)[:2000]
+            if self.step == "shop":
+                r.shop_state = "error"
+            else:
+                if not_sent:
+                    ROWS.not_sent(r)
+                r.handle_state = "failed"
+            if r.order_id:
+                timeline.record(s, r.order_id, "call", f"{self._where}: return {r.rma_id} failed: {error}",
+                                outcome="error")
+        return "error"
+
+    def release(self, return_id: int, error: str | None = None) -> None:
+        with self.ctx.db.session() as s:
+            ROWS.release(s, return_id, **({"last_error": error} if error is not None else {}))
+
+    def retry_job(self, return_id: int, delay: float) -> None:
+        self.ctx.queue.push_return(return_id, delay=delay)
+
+    follow_job = retry_job   # one job walks every step of a return
+
+    @property
+    def _where(self) -> str:
+        return "shop" if self.step == "shop" else "marketplace"
 
 
 def _finish(ctx: SyncContext, return_id: int, result: ProcessResult) -> str:
@@ -481,9 +513,7 @@ def _finish(ctx: SyncContext, return_id: int, result: ProcessResult) -> str:
             values.update(state=ReturnState.HANDLED.value, handled_at=now)
         if result.status == "FAILURE":
             values["sent_at"] = None
-        moved = s.execute(update(models.Return)
-                          .where(models.Return.id == return_id, models.Return.handle_state.in_(("submitted", "sending")))
-                          .values(**values).execution_options(synchronize_session=False)).rowcount
+        moved = ROWS.move(s, return_id, ("submitted", "sending"), values.pop("handle_state"), **values)
         if not moved:
             return "already finished"
         r = s.get(models.Return, return_id)
@@ -497,33 +527,3 @@ def _finish(ctx: SyncContext, return_id: int, result: ProcessResult) -> str:
                                                    f"({result.status}): {result.error or 'no reason given'}",
                             outcome="error")
     return "success" if ok else "failed"
-
-
-def _failed(ctx: SyncContext, return_id: int, exc: AdapterError, attempts: int, *, step: str,
-            not_sent: bool = False) -> str:
-    now = ctx.clock()
-    with ctx.db.session() as s:
-        r = s.get(models.Return, return_id)
-        if step == "handle" and not_sent and r.handle_state == "sending" and not r.process_id:
-            r.handle_state = "pending"      # definitively not taken: no look-up needed next time
-            r.sent_at = None
-        where = "shop" if step == "shop" else "marketplace"
-        if should_retry(exc, attempts, MAX_ATTEMPTS):
-            delay = retry_delay(attempts, exc, in_flight_seconds=ctx.settings.in_flight_seconds)
-            r.lease_until = None
-            r.next_attempt_at = now + timedelta(seconds=delay)
-            r.last_error = str(exc)[:2000]
-            if r.order_id:
-                timeline.record(s, r.order_id, "call", f"{where}: return {r.rma_id} not confirmed, retrying in "
-                                                       f"{delay:.1f} s: {exc}", outcome="retry")
-            ctx.queue.push_return(return_id, delay=delay)
-            return "retry"
-        r.lease_until = None
-        r.last_error = str(exc)[:2000]
-        if step == "shop":
-            r.shop_state = "error"
-        else:
-            r.handle_state = "failed"
-        if r.order_id:
-            timeline.record(s, r.order_id, "call", f"{where}: return {r.rma_id} failed: {exc}", outcome="error")
-        return "error"
