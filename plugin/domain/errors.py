@@ -3,10 +3,11 @@ class DomainError(Exception):
 
 
 class IllegalTransition(DomainError):
-    def __init__(self, current: str, target: str):
-        super().__init__(f"an order cannot go from {current} to {target}")
+    def __init__(self, current: str, target: str, what: str = "an order"):
+        super().__init__(f"{what} cannot go from {current} to {target}")
         self.current = current
         self.target = target
+        self.what = what
 
 
 class NoTransporter(DomainError):

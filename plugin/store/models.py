@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 tables. Every schema change is an Alembic migration in migrations/."""
+"""SQLAlchemy 2 tables. Every schema change is an Alembic migration in migrations/. The states each
+state column may hold, and their moves, are plugin/domain/lifecycles.py's machines."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -20,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from plugin.domain import lifecycles as lc
 from plugin.store.clock import utcnow
 
 
@@ -43,6 +46,19 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON}
+
+
+# Every state column's allowed values, by constraint name: (table, column, values). The database
+# refuses any other (migration 0006 wrote these CHECKs with a frozen copy of the values; a test
+# keeps the two equal). A NULL passes a CHECK (it is unknown, not false): nullable columns stay so.
+STATE_CHECKS: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+
+
+def _one_of(table: str, column: str, values) -> CheckConstraint:
+    values = tuple(sorted(str(v) for v in values))
+    name = f"ck_{table}_{column}"
+    STATE_CHECKS[name] = (table, column, values)
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v) for v in values)})", name=name)
 
 
 class Shop(Base):
@@ -73,7 +89,8 @@ class Shop(Base):
     # "checked_at"}, read after install and sign-in and refreshed daily. Not `settings`: those are
     # the merchant's choices, this is what the shop said. None: not asked yet.
     capabilities: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    __table_args__ = (UniqueConstraint("platform", "url", name="uq_shop_platform_url"),)
+    __table_args__ = (UniqueConstraint("platform", "url", name="uq_shop_platform_url"),
+                      _one_of("shops", "status", lc.SHOP.values))
 
 
 class Connection(Base):
@@ -132,7 +149,11 @@ class Order(Base):
     binding: Mapped[Binding] = relationship(back_populates="order", uselist=False)
     cancellations: Mapped[list[Cancellation]] = relationship(order_by="Cancellation.id", viewonly=True)
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (UniqueConstraint("connection_id", "external_id", name="uq_order_connection_external"),)
+    __table_args__ = (UniqueConstraint("connection_id", "external_id", name="uq_order_connection_external"),
+                      _one_of("orders", "status", lc.ORDER.values),
+                      # where the error interrupted it: any status (a failure of a cancelled
+                      # order's creation records `cancelled`)
+                      _one_of("orders", "error_from", lc.OrderStatus))
 
 
 class OrderLine(Base):
@@ -175,6 +196,7 @@ class Binding(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "external_id", name="uq_binding_connection_external"),
         UniqueConstraint("shop_id", "shop_order_id", name="uq_binding_shop_order"),
+        _one_of("bindings", "state", lc.BINDING.values),
     )
 
 
@@ -214,7 +236,8 @@ class Shipment(Base):
     # line's whole open quantity.
     quantities: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     order: Mapped[Order] = relationship()
-    __table_args__ = (UniqueConstraint("order_id", "key", name="uq_shipment_order_key"),)
+    __table_args__ = (UniqueConstraint("order_id", "key", name="uq_shipment_order_key"),
+                      _one_of("shipments", "state", lc.SHIPMENT.values))
 
 
 class TimelineEntry(Base):
@@ -226,6 +249,7 @@ class TimelineEntry(Base):
     kind: Mapped[str] = mapped_column(String(20))     # state | call | note
     outcome: Mapped[str] = mapped_column(String(20), default="ok")   # ok | retry | error
     message: Mapped[str] = mapped_column(Text)
+    __table_args__ = (_one_of("timeline", "kind", lc.TimelineKind), _one_of("timeline", "outcome", lc.TimelineOutcome))
 
 
 class WebhookDelivery(Base):
@@ -260,19 +284,22 @@ class PollCursor(Base):
 class AuthGrant(Base):
     """One install or sign-in attempt through WooCommerce's app authorization (wc-auth). The
     signed token we hand the shop as `user_id` carries `nonce`; the shop's callback POST moves
-    the grant pending -> approved (keys verified, shop stored); the browser's return moves it
-    approved -> used and signs that browser in. Each grant signs in once."""
+    the grant pending -> approving (claimed once) -> approved (keys verified, shop stored) or
+    failed; the browser's return moves it approved -> used and signs that browser in. Each grant
+    signs in once."""
     __tablename__ = "auth_grants"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nonce: Mapped[str] = mapped_column(String(64), unique=True)
     purpose: Mapped[str] = mapped_column(String(20))        # install | signin
     store_url: Mapped[str] = mapped_column(String(500))
-    state: Mapped[str] = mapped_column(String(20), default="pending")   # pending | approved | used
+    state: Mapped[str] = mapped_column(String(20), default="pending")   # see lifecycles.GRANT
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    __table_args__ = (_one_of("auth_grants", "state", lc.GRANT.values),
+                      _one_of("auth_grants", "purpose", lc.GrantPurpose))
 
 
 class BillingUsage(Base):
@@ -323,6 +350,7 @@ class OfferLink(Base):
         UniqueConstraint("connection_id", "shop_product_id", name="uq_offer_link_product"),
         # one product per offer: two products with one EAN would fight over its stock
         UniqueConstraint("connection_id", "offer_id", name="uq_offer_link_offer"),
+        _one_of("offer_links", "stock_status", lc.OfferStockStatus),
     )
 
 
@@ -351,6 +379,7 @@ class StockUpdate(Base):
         Index("ix_stock_updates_open", "connection_id", "state", "id"),
         Index("uq_stock_update_pending", "link_id", unique=True,
               sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+        _one_of("stock_updates", "state", lc.STOCK_UPDATE.values),
     )
 
 
@@ -371,7 +400,7 @@ class Cancellation(Base):
     line_key: Mapped[str] = mapped_column(String(500))          # sorted line ids: the identity
     reason_code: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(20), index=True)
-    shop_action: Mapped[str | None] = mapped_column(String(20), nullable=True)   # cancel_order | remove_lines | none
+    shop_action: Mapped[str | None] = mapped_column(String(20), nullable=True)   # cancel_order | remove_lines | NULL
     process_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -383,7 +412,10 @@ class Cancellation(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     order: Mapped[Order] = relationship()
-    __table_args__ = (UniqueConstraint("order_id", "line_key", name="uq_cancellation_order_lines"),)
+    __table_args__ = (UniqueConstraint("order_id", "line_key", name="uq_cancellation_order_lines"),
+                      _one_of("cancellations", "state", lc.CANCELLATION.values),
+                      _one_of("cancellations", "direction", lc.CancellationDirection),
+                      _one_of("cancellations", "shop_action", lc.CancellationShopAction))
 
 
 class Return(Base):
@@ -425,4 +457,8 @@ class Return(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-    __table_args__ = (UniqueConstraint("connection_id", "rma_id", name="uq_return_connection_rma"),)
+    __table_args__ = (UniqueConstraint("connection_id", "rma_id", name="uq_return_connection_rma"),
+                      _one_of("returns", "state", lc.RETURN.values),
+                      _one_of("returns", "shop_state", lc.RETURN_SHOP.values),
+                      _one_of("returns", "shop_action", lc.ReturnShopAction),
+                      _one_of("returns", "handle_state", lc.RETURN_HANDLING.values))

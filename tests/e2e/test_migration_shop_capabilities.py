@@ -37,6 +37,7 @@ def _add_shop(url: str) -> None:
         with engine.begin() as connection:
             table = sa.Table("shops", sa.MetaData(), autoload_with=connection)
             values = {c.name: _filler(c) for c in table.columns if not c.nullable and c.name not in ("id", "url")}
+            values["status"] = "active"      # one the shop machine knows: migration 0006 checks it
             connection.execute(table.insert().values(**values, url="https://old.example"))
     finally:
         engine.dispose()

@@ -245,9 +245,10 @@ def test_migration_0004_backfills_rest_and_keys_shipments_per_order(database_url
     engine = make_engine(database_url)
     try:
         with engine.begin() as c:
-            shop = fill(c, "shops")
+            shop = fill(c, "shops", status="active")   # states a machine knows: 0006 checks them
             connection = fill(c, "connections", shop_id=shop)
-            order = fill(c, "orders", shop_id=shop, connection_id=connection, external_id="A-MIGRATE")
+            order = fill(c, "orders", shop_id=shop, connection_id=connection, external_id="A-MIGRATE",
+                         status="not_shipped")
             fill(c, "shipments", order_id=order, state="success", reference="ob-old")
         upgrade(database_url)
         with engine.begin() as c:
