@@ -11,7 +11,7 @@ from typing import Any
 
 from plugin.config import Settings
 from plugin.store.secrets import SecretBox
-from plugin.sync.ports import MarketplacePort, ShopOrder, ShopPort, ShopProduct
+from plugin.sync.ports import MarketplaceCapabilities, MarketplacePort, ShopOrder, ShopPort, ShopProduct
 
 MARKETPLACES = ("bol",)
 SHOP_PLATFORMS = ("woocommerce",)
@@ -70,6 +70,13 @@ class AdapterRegistry:
 
     def marketplaces(self) -> tuple[str, ...]:
         return MARKETPLACES
+
+    def capabilities(self, marketplace: str) -> MarketplaceCapabilities:
+        """What the marketplace can do, as its adapter declares it, without building a client."""
+        if marketplace == "bol":
+            from adapters.bol.adapter import CAPABILITIES
+            return CAPABILITIES
+        raise ValueError(f"unknown marketplace {marketplace!r}")
 
     def transporter_codes(self, marketplace: str) -> frozenset[str]:
         """The transporter codes the marketplace accepts (for the settings page's choices)."""

@@ -14,6 +14,7 @@ from adapters.bol.client import DEFAULT_BASE_URL, DEFAULT_TOKEN_URL, VENDOR_JSON
 from adapters.errors import NotFound, Rejected, Transient
 from plugin.sync.ports import (
     CancelItems,
+    MarketplaceCapabilities,
     MarketplaceOrder,
     MarketplaceReturn,
     Offer,
@@ -74,9 +75,17 @@ TRANSPORTER_CODES = frozenset({
 })
 
 
+# bol's Retailer API v10: every write answers 202 with a process status to follow; shipments and
+# cancellations name order items (a shipment may carry part of an item's quantity); buyers'
+# cancellation requests show on the order items; returns are listed and handled per RMA.
+CAPABILITIES = MarketplaceCapabilities(follows_processes=True, ships_parts_of_lines=True, cancels_lines=True,
+                                       cancellation_requests=True, returns=True)
+
+
 class BolMarketplace:
     name = "bol"
     config_schema = BolConfigSchema
+    capabilities = CAPABILITIES
 
     def __init__(self, client: BolClient):
         self.client = client

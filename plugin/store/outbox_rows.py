@@ -10,13 +10,20 @@ from datetime import datetime
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
+from plugin.domain.errors import IllegalTransition
+from plugin.domain.lifecycles import Lifecycle
+
 SENDING = "sending"
 PENDING = "pending"
 
 
 class OutboxRows:
-    def __init__(self, model, state: str = "state"):
+    """One table's outbox moves; `machine` is its state column's life (plugin/domain/lifecycles.py):
+    a move the machine does not allow is a bug of ours and raises before any SQL is sent."""
+
+    def __init__(self, model, machine: Lifecycle, state: str = "state"):
         self.model = model
+        self.machine = machine
         self.state = state
         self._column = getattr(model, state)
 
@@ -34,6 +41,9 @@ class OutboxRows:
 
     def move(self, s: Session, row_id: int, states: tuple[str, ...], target: str, **values) -> bool:
         """states -> target, with the other values, in the caller's transaction."""
+        for current in states:
+            if not self.machine.can(current, target, person=False):
+                raise IllegalTransition(current, target, self.machine.what)
         m = self.model
         return s.execute(
             update(m).where(m.id == row_id, self._column.in_(states))
@@ -52,7 +62,7 @@ class OutboxRows:
         """The marketplace definitively did not take the request the row is `sending`: nothing of it
         exists there, so the next attempt starts from `pending` and need not look it up."""
         if getattr(row, self.state) == SENDING and not row.process_id:
-            setattr(row, self.state, PENDING)
+            setattr(row, self.state, self.machine.move(SENDING, PENDING, person=False).value)
             row.sent_at = None
 
     def back_off(self, row, error: str, at: datetime, *, not_sent: bool) -> None:

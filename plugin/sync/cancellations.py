@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.errors import AdapterError
-from plugin.domain import REQUESTED_BY_CUSTOMER, OrderStatus, Outcome
+from plugin.domain import REQUESTED_BY_CUSTOMER, OrderStatus, Outcome, lifecycles
 from plugin.store import models, timeline
 from plugin.store.orders import OPEN_CANCELLATION, to_domain, write_back
 from plugin.store.outbox_rows import OutboxRows
@@ -43,13 +43,14 @@ from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import CancelItems, ProcessResult
 from plugin.sync.shop_settings import shop_settings
+from plugin.sync.unsupported_writes import why_not_cancellable
 
 log = logging.getLogger(__name__)
 
 MARKETPLACE = "marketplace"   # the buyer asked on the marketplace
 SHOP = "shop"                 # the merchant cancelled in the shop
 MAX_ATTEMPTS = 12
-ROWS = OutboxRows(models.Cancellation)
+ROWS = OutboxRows(models.Cancellation, lifecycles.CANCELLATION)
 WAIT_FOR_CREATION = 5.0
 LOOKUP_MARGIN = timedelta(minutes=5)
 
@@ -356,14 +357,28 @@ def _send(ctx: SyncContext, cancellation_id: int) -> str:
                                                  f"NOT sent to the marketplace (reason {c.reason_code})")
             _confirmed(s, order, request.line_ids, "cancelled (test mode: not sent to the marketplace)")
             return "test mode"
+        marketplace = ctx.adapters.marketplace(conn)
         may_exist = c.state == "sending"
         if c.state == "pending":
+            unsupported = why_not_cancellable(marketplace.capabilities, request, _unshipped_lines(order))
+            if unsupported:
+                c.state = "failed"
+                c.lease_until = None
+                c.last_error = f"not sent: {unsupported}"
+                c.done_at = now
+                _order_error(s, order, request.line_ids, c.last_error)
+                return "error"
             c.state = "sending"
             c.sent_at = now
-        claimed = outbox.Claimed(request, ctx.adapters.marketplace(conn), c.attempts, may_exist)
+        claimed = outbox.Claimed(request, marketplace, c.attempts, may_exist)
     # committed: `sending` is on disk before the request leaves
     return outbox.send(CancellationWrite(ctx), cancellation_id, claimed, clock=ctx.clock,
                        in_flight_seconds=ctx.settings.in_flight_seconds)
+
+
+def _unshipped_lines(order: models.Order) -> list[str]:
+    return [line.external_line_id for line in order.lines
+            if line.quantity - (line.shipped_quantity or 0) - (line.cancelled_quantity or 0) > 0]
 
 
 def _follow(ctx: SyncContext, cancellation_id: int) -> str:

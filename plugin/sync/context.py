@@ -12,7 +12,14 @@ from plugin.config import Settings
 from plugin.store.clock import utcnow
 from plugin.store.db import Database
 from plugin.store.secrets import SecretBox
-from plugin.sync.ports import Enqueuer, MarketplacePort, ShopOrder, ShopPort, ShopProduct
+from plugin.sync.ports import (
+    Enqueuer,
+    MarketplaceCapabilities,
+    MarketplacePort,
+    ShopOrder,
+    ShopPort,
+    ShopProduct,
+)
 
 # The longest a single HTTP call of ours lasts (client timeouts are 10-15 s).
 CALL_SECONDS = 15
@@ -27,6 +34,9 @@ def lease(settings: Settings) -> timedelta:
 
 class Adapters(Protocol):
     def marketplace(self, connection: Any) -> MarketplacePort: ...
+
+    def capabilities(self, marketplace: str) -> MarketplaceCapabilities:
+        """What a marketplace can do (its adapter's declaration), without building a client."""
 
     def shop(self, shop: Any) -> ShopPort: ...
 

@@ -186,8 +186,8 @@ def _periodic_claims(ctx: SyncContext, s, now, horizon, out: Dispatched) -> None
     compare-and-set and enqueued to start at its due time."""
     c = models.Connection
     active = models.Shop.status == "active"
-    for conn_id, settings, reconcile_at, returns_at in s.execute(
-            select(c.id, models.Shop.settings, c.stock_reconcile_at, c.returns_poll_at)
+    for conn_id, marketplace, settings, reconcile_at, returns_at in s.execute(
+            select(c.id, c.marketplace, models.Shop.settings, c.stock_reconcile_at, c.returns_poll_at)
             .join(models.Shop, models.Shop.id == c.shop_id)
             .where(c.enabled.is_(True), active,
                    or_(c.stock_reconcile_at.is_(None), c.stock_reconcile_at <= horizon,
@@ -200,8 +200,9 @@ def _periodic_claims(ctx: SyncContext, s, now, horizon, out: Dispatched) -> None
                 out.stock_reconciles += 1
         for at in _claims(s, c, c.returns_poll_at, conn_id, returns_at, now, horizon,
                           int(settings.get("returns_poll_seconds", 3600))):
-            ctx.queue.poll_returns(conn_id, delay=_start_delay(ctx, at))
-            out.returns_polls += 1
+            if ctx.adapters.capabilities(marketplace).returns:   # none: only its next look moves on
+                ctx.queue.poll_returns(conn_id, delay=_start_delay(ctx, at))
+                out.returns_polls += 1
 
 
 def _sweep_stock_cancellations_returns(ctx: SyncContext, s, now, stale, free, due, out: Dispatched) -> None:

@@ -63,8 +63,10 @@ def import_orders(ctx: SyncContext, connection_id: int) -> ImportResult:
             ctx.queue.import_order(connection_id, summary.external_id)
     # Known open orders: has the buyer asked to cancel lines since? import_order of a known order
     # reads its detail again and applies the requests (plugin/sync/cancellations.py).
+    # (A marketplace without cancellation requests has nothing to read again for.)
+    rechecks = known if marketplace.capabilities.cancellation_requests else set()
     for external_id in _to_check_for_cancellations(ctx, connection_id, [s for s in summaries
-                                                                         if s.external_id in known]):
+                                                                         if s.external_id in rechecks]):
         result.checked.append(external_id)
         ctx.queue.import_order(connection_id, external_id)
     with ctx.db.session() as s:

@@ -145,8 +145,21 @@ class ReturnHandling:
     quantity_returned: int
 
 
+@dataclass(frozen=True)
+class MarketplaceCapabilities:
+    """What a marketplace can do, as its adapter declares it (the bol adapter: CAPABILITIES). The
+    use cases ask these instead of assuming bol's shape, so the next marketplace plugs in as an
+    adapter that declares its own."""
+    follows_processes: bool       # a write answers with a process to follow (bol); else final at once
+    ships_parts_of_lines: bool    # a shipment may carry part of a line's quantity (else whole lines)
+    cancels_lines: bool           # a seller's cancellation may name some lines (else the whole order)
+    cancellation_requests: bool   # buyers ask the seller to cancel, shown on the order's lines
+    returns: bool                 # returns are listed, and their handling is told back
+
+
 class MarketplacePort(Protocol):
     name: str
+    capabilities: MarketplaceCapabilities
 
     def list_open_orders(self) -> Iterator[OrderSummary]:
         """Every open, retailer-fulfilled order (all pages)."""

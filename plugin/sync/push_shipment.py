@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from adapters.errors import AdapterError
-from plugin.domain import NoTransporter, Order, TransporterRules
+from plugin.domain import NoTransporter, Order, TransporterRules, lifecycles
 from plugin.domain.order import REST
 from plugin.store import models, timeline
 from plugin.store.orders import to_domain, write_back
@@ -39,11 +39,12 @@ from plugin.sync import outbox
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import ProcessResult, ShipmentRequest
+from plugin.sync.unsupported_writes import why_not_shippable
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-ROWS = OutboxRows(models.Shipment)
+ROWS = OutboxRows(models.Shipment, lifecycles.SHIPMENT)
 # A shipment in one of these states covers its lines' quantities without their being shipped
 # (yet: `test` never is). `success` ones are in the lines' shipped quantities.
 LIVE = ("pending", "sending", "submitted", "test")
@@ -79,6 +80,7 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
             return "busy"
         s.refresh(shipment)
         order = shipment.order
+        marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
         may_exist = shipment.state == "sending"
         if shipment.state == "pending":
             shop = s.get(models.Shop, order.shop_id)
@@ -91,6 +93,10 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
             if taken:
                 _give_up(s, shipment, order, f"not sent: {taken}")
                 return "error"
+            unsupported = why_not_shippable(marketplace.capabilities, shipment_request(shipment, order, siblings))
+            if unsupported:
+                _give_up(s, shipment, order, f"not sent: {unsupported}")
+                return "error"
             # compare-and-set on the order row: a racing claim of another shipment of this order
             # (or a view writing one) makes this commit fail with StaleDataError, nothing sent
             order.updated_at = now
@@ -98,9 +104,8 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
                 return _test_mode(s, shipment, now)
             shipment.state = "sending"
             shipment.sent_at = now
-        claimed = outbox.Claimed(shipment_request(shipment, order, siblings),
-                                 ctx.adapters.marketplace(s.get(models.Connection, order.connection_id)),
-                                 shipment.attempts, may_exist)
+        claimed = outbox.Claimed(shipment_request(shipment, order, siblings), marketplace, shipment.attempts,
+                                 may_exist)
     # committed: `sending` is on disk before the request leaves
     return outbox.send(ShipmentWrite(ctx), shipment_id, claimed, clock=ctx.clock,
                        in_flight_seconds=ctx.settings.in_flight_seconds)

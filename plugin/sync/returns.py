@@ -22,7 +22,6 @@ A return handled on the marketplace directly leaves the open list: the poll reco
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,7 +30,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.errors import AdapterError, Rejected
-from plugin.domain import DomainError, Return, ReturnState
+from plugin.domain import (
+    DomainError,
+    RefundClaimant,
+    Return,
+    ReturnState,
+    allocate_refunds,
+    lifecycles,
+    unit_price,
+)
 from plugin.store import models, timeline
 from plugin.store.cursors import poll_failed, poll_succeeded
 from plugin.store.outbox_rows import OutboxRows
@@ -45,8 +52,8 @@ from plugin.sync.shop_settings import shop_settings
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
-ROWS = OutboxRows(models.Return, "handle_state")   # the handling's life on the marketplace
-SHOP_ROWS = OutboxRows(models.Return, "shop_state")   # telling the shop about the return
+ROWS = OutboxRows(models.Return, lifecycles.RETURN_HANDLING, "handle_state")   # the handling's life on the marketplace
+SHOP_ROWS = OutboxRows(models.Return, lifecycles.RETURN_SHOP, "shop_state")   # telling the shop about the return
 WAIT_FOR_SHOP_ORDER = 30.0
 MARKER = "[orderbridge"
 
@@ -64,6 +71,8 @@ def poll_returns(ctx: SyncContext, connection_id: int) -> dict:
         if conn is None or not conn.enabled or not shop_active(s.get(models.Shop, conn.shop_id)):
             return {}
         marketplace = ctx.adapters.marketplace(conn)
+        if not marketplace.capabilities.returns:
+            return {}
         shop_id, name = conn.shop_id, conn.marketplace
     started = ctx.clock()
     try:
@@ -245,7 +254,7 @@ def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
                 line = next((x for x in shop.order_lines(shop_order_id) if x.external_line_id == line_id), None)
                 if line is None:
                     raise Rejected(f"line {line_id} is not in shop order {shop_order_id}")
-                amount = (_unit(line) * quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                amount = (unit_price(line) * quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
                 # the marker goes into the refund's meta (WooCommerce refunds keep meta_data):
                 # the reason stays the merchant's words
                 found = shop.create_refund(shop_order_id, (RefundLine(line.id, quantity, amount),), amount,
@@ -271,16 +280,6 @@ def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
     return "recorded" if moved else "already recorded"
 
 
-@dataclass(frozen=True)
-class _Claimant:
-    """A return of the order that takes part in matching the merchant's refunds."""
-    id: int
-    line_id: str
-    quantity: int
-    open: bool                      # not handled yet (its handling may still come from a refund)
-    refund_id: int | None = None    # the merchant refund an earlier match gave it
-
-
 def ours(refund, our_refund_id: int | None = None) -> bool:
     """Our own refund record (a return told to the shop), never the merchant's handling: its meta
     marker, or (records written before the meta) the marker in its reason."""
@@ -288,61 +287,11 @@ def ours(refund, our_refund_id: int | None = None) -> bool:
             or MARKER in (refund.reason or ""))
 
 
-def allocate(claimants: list[_Claimant], refunds, lines) -> tuple[dict[int, tuple[int, int | None]], str | None]:
-    """Which return each merchant refund handles: return id -> (quantity refunded, refund id), and
-    why an amount-only refund was left alone (None when nothing was).
-
-    Refunded quantities are consumed: the refunds' quantities of a shop line go to the returns of
-    that line in the order they were registered (id order), each taking at most what it returns,
-    so two returns of one line never both count one refunded unit. The order is the same for
-    every job, so two jobs running at once agree. A refund without lines (an amount only) handles
-    open returns only when that is unambiguous: the order has one open return, or the amount
-    equals the value of its open returns; otherwise the merchant decides, and is told why."""
-    by_external = {x.external_line_id: x for x in lines if x.external_line_id}
-    left: dict[int, int] = {}
-    first_refund: dict[int, int] = {}
-    for f in refunds:
-        for x in f.lines:
-            left[x.shop_line_id] = left.get(x.shop_line_id, 0) + abs(x.quantity)
-            first_refund.setdefault(x.shop_line_id, f.id)
-    out: dict[int, tuple[int, int | None]] = {}
-    for c in sorted(claimants, key=lambda c: c.id):
-        line = by_external.get(c.line_id)
-        if line is None:
-            continue
-        take = min(c.quantity, left.get(line.id, 0))
-        if take > 0:
-            left[line.id] -= take
-            out[c.id] = (take, first_refund[line.id])
-    why = None
-    taken = {c.refund_id for c in claimants if c.refund_id is not None}
-    for f in (f for f in refunds if not f.lines and f.id not in taken):
-        candidates = [c for c in claimants if c.open and c.id not in out and c.line_id in by_external]
-        if not candidates:
-            continue
-        value = sum((_unit(by_external[c.line_id]) * c.quantity for c in candidates), Decimal("0"))
-        if len(candidates) == 1 or abs(f.amount) == value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP):
-            for c in candidates:
-                out[c.id] = (c.quantity, f.id)
-        else:
-            why = (f"refund #{f.id} of {f.amount} has no lines and the order has {len(candidates)} open returns "
-                   f"worth {value.quantize(Decimal('0.01'))} together: it is not clear which it handles. Refund "
-                   f"the returned lines in the shop, or handle the returns on the marketplace")
-    for c in claimants:     # a return an earlier job matched keeps its refund
-        if c.refund_id is not None and c.id not in out and any(f.id == c.refund_id and not f.lines for f in refunds):
-            out[c.id] = (c.quantity, c.refund_id)
-    return out, why
-
-
-def _unit(line) -> Decimal:
-    return (line.total / line.quantity) if line.quantity else Decimal("0")
-
-
-def _claimants(s: Session, order_id: int) -> list[_Claimant]:
+def _claimants(s: Session, order_id: int) -> list[RefundClaimant]:
     """Every return of the order except those handled on the marketplace directly (they consumed
     no refund of the shop)."""
     rows = s.scalars(select(models.Return).where(models.Return.order_id == order_id).order_by(models.Return.id))
-    return [_Claimant(r.id, r.line_id, r.quantity, r.handle_state is None and r.state == ReturnState.REGISTERED.value,
+    return [RefundClaimant(r.id, r.line_id, r.quantity, r.handle_state is None and r.state == ReturnState.REGISTERED.value,
                       r.merchant_refund_id)
             for r in rows if not (r.state == ReturnState.HANDLED.value and r.handle_state is None)]
 
@@ -366,7 +315,7 @@ def _check_refunds(ctx: SyncContext, return_id: int) -> str:
         with ctx.db.session() as s:
             ROWS.release(s, return_id, last_error=str(exc)[:2000])
         return "shop unreachable"
-    matched, why = allocate(claimants, refunds, lines)
+    matched, why = allocate_refunds(claimants, refunds, lines)
     refunded, merchant_refund = matched.get(return_id, (0, None))
     with ctx.db.session() as s:
         if refunded <= 0:

@@ -234,7 +234,7 @@ class _Module:
         self.constants: dict[str, ast.expr] = {}
         self.imports: dict[str, tuple[str, str]] = {}
         self.aliases: dict[str, str] = {}          # su = models.StockUpdate
-        self.rows: dict[str, tuple[str, str]] = {}  # ROWS = OutboxRows(models.Return, "handle_state")
+        self.rows: dict[str, tuple[str, str]] = {}  # ROWS = OutboxRows(models.Return, machine, "handle_state")
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module:
                 for alias in node.names:
@@ -248,8 +248,10 @@ class _Module:
                     self.aliases[target] = _model(value, {})
                 elif isinstance(value, ast.Call) and _name(value.func) == "OutboxRows" and value.args:
                     table = _model(value.args[0], self.aliases)
-                    column = (value.args[1].value if len(value.args) > 1 and isinstance(value.args[1], ast.Constant)
-                              else "state")
+                    # OutboxRows(model, machine, state="state"): the column by position or keyword
+                    named = [value.args[2]] if len(value.args) > 2 else [k.value for k in value.keywords
+                                                                          if k.arg == "state"]
+                    column = (named[0].value if named and isinstance(named[0], ast.Constant) else "state")
                     if table:
                         self.rows[target] = (table, column)
 
@@ -441,7 +443,7 @@ def test_every_state_the_code_names_is_one_the_database_accepts():
     'models.Shop.status == "paused"',
     'timeline.record(s, order.id, "status", "x")',
     'timeline.record(s, order.id, "note", "x", outcome="fine")',
-    'ROWS = OutboxRows(models.Return, "handle_state")\nROWS.move(s, 1, ("sending",), "done")',
+    'ROWS = OutboxRows(models.Return, RETURN_HANDLING, "handle_state")\nROWS.move(s, 1, ("sending",), "done")',
     'def add_cancellation(s, order, direction, line_ids, reason_code, state, shop_action=None): pass\n'
     'add_cancellation(s, order, "shop", [], "X", "queued")',
     'link.stock_status = StockState.SUPERSEDED.value',    # a stock state, not a link's status

@@ -252,3 +252,14 @@ def test_whatever_the_faults_the_marketplace_takes_the_write_at_most_once(seed):
     else:   # given up; if the marketplace took it, the row still says it may exist (a Resend looks it up)
         assert kind.row.state == "failed"
         assert not market.taken or kind.row.process_id or kind.row.sent_at is not None
+
+
+def test_the_store_refuses_a_move_the_rows_machine_does_not_allow_before_any_sql():
+    from plugin.domain import IllegalTransition
+    from plugin.sync import cancellations, push_shipment, returns
+    with pytest.raises(IllegalTransition, match="shipment cannot go from success to pending"):
+        push_shipment.ROWS.move(None, 1, ("success",), "pending")
+    with pytest.raises(IllegalTransition):
+        cancellations.ROWS.move(None, 1, ("refused",), "sending")
+    with pytest.raises(IllegalTransition):
+        returns.SHOP_ROWS.move(None, 1, ("done",), "sending")
