@@ -8,6 +8,7 @@ from plugin.config import Settings
 from plugin.registry import AdapterRegistry
 from plugin.store.db import Database
 from plugin.store.secrets import SecretBox, load_key
+from plugin.store.unit_of_work import SqlUnitOfWork
 from plugin.sync.context import SyncContext
 from plugin.sync.ports import Enqueuer
 
@@ -20,8 +21,9 @@ def build_context(settings: Settings, queue: Enqueuer) -> SyncContext:
     box = SecretBox(load_key(settings.secret_key, settings.var_dir, production=settings.production))
     # one limiter per process; with REDIS_URL every process of the deployment shares its budgets
     limiter = make_limiter(settings.redis_url, settings.ratelimit_prefix)
-    return SyncContext(db=Database(settings.database_url), box=box, settings=settings,
-                       adapters=AdapterRegistry(box, settings, limiter=limiter), queue=queue)
+    db = Database(settings.database_url)
+    return SyncContext(db=db, box=box, settings=settings, adapters=AdapterRegistry(box, settings, limiter=limiter),
+                       queue=queue, unit_of_work=lambda: SqlUnitOfWork(db))
 
 
 def get_context() -> SyncContext:

@@ -19,6 +19,7 @@ from plugin.sync.ports import (
     ShopOrder,
     ShopPort,
     ShopProduct,
+    UnitOfWork,
 )
 
 # The longest a single HTTP call of ours lasts (client timeouts are 10-15 s).
@@ -62,3 +63,6 @@ class SyncContext:
     adapters: Adapters
     queue: Enqueuer
     clock: Callable[[], datetime] = field(default=utcnow)
+    # The store's named operations (plugin/store/unit_of_work.py; in unit tests its in-memory twin):
+    # `with ctx.unit_of_work() as uow:` is one transaction. Use cases not yet moved off SQL use `db`.
+    unit_of_work: Callable[[], UnitOfWork] | None = None

@@ -12,11 +12,10 @@ for Settings.retention_days after the disconnection, then purged (plugin/sync/pu
 from __future__ import annotations
 
 import logging
-
-from sqlalchemy import update
+from typing import Any
 
 from adapters.errors import AdapterError
-from plugin.store import models
+from plugin.domain.lifecycles import ShopStatus
 from plugin.sync.context import SyncContext
 from plugin.sync.errors import ActionRefused
 from plugin.sync.shop_webhooks import webhook_url
@@ -35,15 +34,12 @@ def disconnect_shop(ctx: SyncContext, shop_id: int, reason: str, *, remove_webho
     reason (retention counts from the first). `remove_webhooks`: delete our webhooks in the shop
     where possible; a failure to do so is recorded in the reason, the disconnection stands."""
     reason = (reason or "").strip() or "disconnected"
-    with ctx.db.session() as s:
-        shop = s.get(models.Shop, shop_id)
+    with ctx.unit_of_work() as uow:
+        shop = uow.shops.get(shop_id)
         if shop is None:
             raise ActionRefused(f"no shop with id {shop_id}")
         # compare-and-set: of two racing disconnections (two 401s, a click and a 401) one wins
-        s.execute(update(models.Shop)
-                  .where(models.Shop.id == shop_id, models.Shop.status != "disconnected")
-                  .values(status="disconnected", disconnected_at=ctx.clock(), disconnect_reason=reason[:2000])
-                  .execution_options(synchronize_session=False))
+        uow.shops.disconnect(shop_id, ctx.clock(), reason[:2000])
         port = ctx.adapters.shop(shop) if remove_webhooks else None
         url = webhook_url(ctx, shop)
     log.warning("shop %s disconnected: %s", shop_id, reason)
@@ -56,9 +52,9 @@ def disconnect_shop(ctx: SyncContext, shop_id: int, reason: str, *, remove_webho
         # until then their deliveries are recorded but not processed (process_delivery leaves
         # them for a re-install), and after 5 failed deliveries WooCommerce disables them itself.
         log.warning("shop %s: our webhooks could not be removed: %s", shop_id, exc)
-        with ctx.db.session() as s:
-            shop = s.get(models.Shop, shop_id)
-            if shop is not None and shop.status == "disconnected":
+        with ctx.unit_of_work() as uow:
+            shop = uow.shops.get(shop_id)
+            if shop is not None and shop.status == ShopStatus.DISCONNECTED:
                 shop.disconnect_reason = (f"{shop.disconnect_reason}; our webhooks could not be removed ({exc}): "
                                           f"delete them under WooCommerce > Settings > Advanced > Webhooks")[:2000]
         return
@@ -74,5 +70,5 @@ def shop_refused_keys(ctx: SyncContext, shop_id: int, exc: AdapterError) -> str:
     return reason
 
 
-def shop_active(shop: models.Shop | None) -> bool:
-    return shop is not None and shop.status == "active"
+def shop_active(shop: Any | None) -> bool:
+    return shop is not None and shop.status == ShopStatus.ACTIVE

@@ -11,11 +11,9 @@ import logging
 from datetime import timedelta
 
 from adapters.errors import AdapterError, AuthError
-from plugin.store import models
-from plugin.store.cursors import cursor_for, poll_failed, poll_succeeded
 from plugin.sync.apply_shop_change import apply_shop_order
 from plugin.sync.context import SyncContext
-from plugin.sync.disconnect import shop_refused_keys
+from plugin.sync.disconnect import shop_active, shop_refused_keys
 from plugin.sync.shop_capabilities import refresh_capabilities
 from plugin.sync.shop_webhooks import WEBHOOK_TOPICS, webhook_url
 
@@ -31,11 +29,11 @@ def poll_shop(ctx: SyncContext, shop_id: int) -> dict:
     that refuses our keys (401) is disconnected ({"shop disconnected": 1})."""
     started = ctx.clock()
     stream = f"shop:{shop_id}:orders"
-    with ctx.db.session() as s:
-        shop = s.get(models.Shop, shop_id)
-        if shop is None or shop.status != "active":
+    with ctx.unit_of_work() as uow:
+        shop = uow.shops.get(shop_id)
+        if not shop_active(shop):
             return {}
-        since = (cursor_for(s, stream).cursor_at or shop.created_at) - OVERLAP
+        since = (uow.cursors.read_from(stream) or shop.created_at) - OVERLAP
         port = ctx.adapters.shop(shop)
         secret = ctx.box.open(shop.webhook_secret)
         url = webhook_url(ctx, shop)
@@ -51,14 +49,14 @@ def poll_shop(ctx: SyncContext, shop_id: int) -> dict:
         # Dead keys: every further call fails the same way until the merchant re-installs. The
         # cursor stays where it was, so the first poll after the re-install misses nothing.
         reason = shop_refused_keys(ctx, shop_id, exc)
-        with ctx.db.session() as s:
-            poll_failed(s, stream, reason)
+        with ctx.unit_of_work() as uow:
+            uow.cursors.failed(stream, reason)
         return {"shop disconnected": 1}
     except AdapterError as exc:
-        with ctx.db.session() as s:
-            poll_failed(s, stream, str(exc))
+        with ctx.unit_of_work() as uow:
+            uow.cursors.failed(stream, str(exc))
         raise
-    with ctx.db.session() as s:
-        poll_succeeded(s, stream, started, ctx.clock())
+    with ctx.unit_of_work() as uow:
+        uow.cursors.succeeded(stream, started, ctx.clock())
     refresh_capabilities(ctx, shop_id)   # daily (hourly while unknown): a shop gets upgraded
     return counts

@@ -1,16 +1,17 @@
 """The ports the sync use cases talk to, and the neutral data that crosses them.
 
-Adapters (adapters/bol, adapters/woocommerce, ...) implement these Protocols; nothing here knows
-about HTTP, JSON shapes or a particular platform. All datetimes are timezone-aware UTC.
+Adapters (adapters/bol, adapters/woocommerce, ...) implement the marketplace and shop Protocols,
+plugin/store the store's (at the end); nothing here knows about HTTP, JSON shapes, SQL or a
+particular platform. All datetimes are timezone-aware UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 
 # ---------------------------------------------------------------- marketplace side
@@ -420,3 +421,63 @@ class Enqueuer(Protocol):
     def poll_returns(self, connection_id: int, delay: float = 0) -> None: ...
 
     def push_return(self, return_id: int, delay: float = 0) -> None: ...
+
+
+# ---------------------------------------------------------------- the store, as the use cases see it
+# Named operations instead of SQL (cosmicpython's repository and unit of work): plugin/store holds
+# the SQL implementation (unit_of_work.py) and an in-memory twin for unit tests (memory.py). The
+# rows they hand out carry the columns of plugin/store/models.py as attributes; a change to one
+# inside the unit of work is saved when it ends without an error, and nothing is on any error.
+class ShopRows(Protocol):
+    def get(self, shop_id: int) -> Any | None: ...
+
+    def disconnect(self, shop_id: int, at: datetime, reason: str) -> bool:
+        """active -> disconnected (compare-and-set): of two racing disconnections one wins, and the
+        first time and reason stand (retention counts from them). False: it already was."""
+
+    def disconnected_before(self, cutoff: datetime) -> list[int]:
+        """The shops disconnected before `cutoff` (and not re-installed since)."""
+
+    def purge(self, shop_id: int, cutoff: datetime) -> bool:
+        """Delete the shop, everything it owns and its poll cursors, if it is still disconnected
+        since before `cutoff` (a re-install in between wins). False: it was not."""
+
+
+class ConnectionRows(Protocol):
+    def of_shop(self, shop_id: int) -> list[Any]: ...
+
+
+class PollCursors(Protocol):
+    """How far each poll stream got (`connection:<id>:orders`, `shop:<id>:orders`, ...)."""
+
+    def read_from(self, stream: str) -> datetime | None:
+        """Where the next poll of `stream` starts reading (None: from the beginning)."""
+
+    def succeeded(self, stream: str, started: datetime, now: datetime) -> None:
+        """A poll that began at `started` went through: the next one reads from there."""
+
+    def failed(self, stream: str, error: str) -> None:
+        """The poll failed: the cursor stays, the reason is kept for the admin."""
+
+    def claim_period(self, stream: str, now: datetime, every: timedelta) -> bool:
+        """Compare-and-set: True for exactly one caller per period `every` (with many
+        dispatchers, one runs a periodic chore)."""
+
+
+class History(Protocol):
+    def forget_stock_updates_before(self, cutoff: datetime) -> int:
+        """Delete finished stock updates (sent, superseded, skipped) last changed before `cutoff`."""
+
+    def forget_grants_expired_before(self, cutoff: datetime) -> int:
+        """Delete install and sign-in grants that expired before `cutoff`."""
+
+
+class UnitOfWork(Protocol):
+    shops: ShopRows
+    connections: ConnectionRows
+    cursors: PollCursors
+    history: History
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: Any) -> None: ...

@@ -11,10 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
-
-from plugin.store import models
-from plugin.store.cursors import cursor_for
 from plugin.sync.context import SyncContext
 
 log = logging.getLogger(__name__)
@@ -24,16 +20,9 @@ PURGE_EVERY = timedelta(hours=1)
 
 
 def purge_if_due(ctx: SyncContext) -> int:
-    now = ctx.clock()
-    with ctx.db.session() as s:
-        cursor_for(s, PURGE_STREAM)
-        claimed = s.execute(
-            update(models.PollCursor)
-            .where(models.PollCursor.stream == PURGE_STREAM,
-                   or_(models.PollCursor.last_success_at.is_(None), models.PollCursor.last_success_at <= now - PURGE_EVERY))
-            .values(last_success_at=now)
-            .execution_options(synchronize_session=False)).rowcount
-    if claimed != 1:
+    with ctx.unit_of_work() as uow:
+        claimed = uow.cursors.claim_period(PURGE_STREAM, ctx.clock(), PURGE_EVERY)
+    if not claimed:
         return 0
     purge_spent_grants(ctx)
     purge_stock_history(ctx)
@@ -46,11 +35,8 @@ STOCK_HISTORY = timedelta(days=7)
 
 
 def purge_stock_history(ctx: SyncContext) -> int:
-    with ctx.db.session() as s:
-        return s.execute(delete(models.StockUpdate)
-                         .where(models.StockUpdate.state.in_(("sent", "superseded", "skipped")),
-                                models.StockUpdate.updated_at < ctx.clock() - STOCK_HISTORY)
-                         .execution_options(synchronize_session=False)).rowcount
+    with ctx.unit_of_work() as uow:
+        return uow.history.forget_stock_updates_before(ctx.clock() - STOCK_HISTORY)
 
 
 # An install or sign-in grant is worth keeping a day after it expired (to tell a late click
@@ -59,32 +45,21 @@ GRANT_KEEP = timedelta(days=1)
 
 
 def purge_spent_grants(ctx: SyncContext) -> int:
-    with ctx.db.session() as s:
-        return s.execute(delete(models.AuthGrant).where(models.AuthGrant.expires_at < ctx.clock() - GRANT_KEEP)
-                         .execution_options(synchronize_session=False)).rowcount
+    with ctx.unit_of_work() as uow:
+        return uow.history.forget_grants_expired_before(ctx.clock() - GRANT_KEEP)
 
 
 def purge_disconnected_shops(ctx: SyncContext) -> int:
     """Delete shops disconnected before now - retention_days. Returns how many. A shop that was
     re-installed meanwhile is active again and never matches."""
     cutoff = ctx.clock() - timedelta(days=ctx.settings.retention_days)
-    expired = (models.Shop.status == "disconnected", models.Shop.disconnected_at.is_not(None),
-               models.Shop.disconnected_at < cutoff)
     purged = 0
-    with ctx.db.session() as s:
-        shop_ids = list(s.scalars(select(models.Shop.id).where(*expired)))
+    with ctx.unit_of_work() as uow:
+        shop_ids = uow.shops.disconnected_before(cutoff)
     for shop_id in shop_ids:   # one transaction a shop: a big tenant never blocks the others for long
-        with ctx.db.session() as s:
-            conn_ids = list(s.scalars(select(models.Connection.id).where(models.Connection.shop_id == shop_id)))
-            # the status check again, in the deleting statement: a re-install in between wins
-            gone = s.execute(delete(models.Shop).where(models.Shop.id == shop_id, *expired)
-                             .execution_options(synchronize_session=False)).rowcount
-            if not gone:
-                continue
-            streams = [f"shop:{shop_id}:orders"] + [f"connection:{c}:{what}" for c in conn_ids
-                                                     for what in ("orders", "stock", "returns")]
-            s.execute(delete(models.PollCursor).where(models.PollCursor.stream.in_(streams))
-                      .execution_options(synchronize_session=False))
+        with ctx.unit_of_work() as uow:
+            if not uow.shops.purge(shop_id, cutoff):
+                continue   # re-installed in between
         purged += 1
         log.info("shop %s purged: disconnected more than %d days ago", shop_id, ctx.settings.retention_days)
     return purged

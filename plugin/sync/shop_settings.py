@@ -8,10 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
-
 from plugin.schemas import ShopSettingsSchema
-from plugin.store import models
 
 
 @cache
@@ -57,8 +54,8 @@ def save_shop_settings(ctx: Any, shop_id: int, settings: dict) -> None:
     """Store a shop's settings (already checked); the periodic jobs whose interval got shorter
     come sooner."""
     now = ctx.clock()
-    with ctx.db.session() as s:
-        shop = s.get(models.Shop, shop_id)
+    with ctx.unit_of_work() as uow:
+        shop = uow.shops.get(shop_id)
         old, new = with_defaults(shop.settings), with_defaults(settings)
         shop.settings = settings
         connections = None
@@ -70,6 +67,6 @@ def save_shop_settings(ctx: Any, shop_id: int, settings: dict) -> None:
                 setattr(shop, column, sooner_for_shorter_interval(getattr(shop, column), before, after, now))
                 continue
             if connections is None:
-                connections = list(s.scalars(select(models.Connection).where(models.Connection.shop_id == shop_id)))
+                connections = uow.connections.of_shop(shop_id)
             for conn in connections:
                 setattr(conn, column, sooner_for_shorter_interval(getattr(conn, column), before, after, now))

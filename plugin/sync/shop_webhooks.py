@@ -4,11 +4,12 @@ disconnect (removes them)."""
 
 from __future__ import annotations
 
-from plugin.store import models
+from typing import Any
+
 from plugin.sync.context import SyncContext
 
 WEBHOOK_TOPICS = ("order.created", "order.updated", "order.deleted", "product.updated")
 
 
-def webhook_url(ctx: SyncContext, shop: models.Shop) -> str:
+def webhook_url(ctx: SyncContext, shop: Any) -> str:
     return f"{ctx.settings.public_url}/webhooks/woocommerce/{shop.public_id}"
