@@ -21,11 +21,11 @@ from bench.system import System, wait_for
 
 def ceiling(system: System, orders: int) -> float:
     from adapters.woocommerce.adapter import WooCommerceShop
-    from plugin.sync.ports import Address, OrderLine, ShopOrderDraft
+    from plugin.sync.ports import Address, MarketplaceLine, ShopOrderDraft
 
     shops = [WooCommerceShop(system.shop(i), *shop_keys(i), allow_private_hosts=True)
              for i in range(system.n_shops)]
-    line = OrderLine("1", "8712345678901", "Bench item", 1, Decimal("9.95"), "BENCH-1")
+    line = MarketplaceLine("1", "8712345678901", "Bench item", 1, Decimal("9.95"), "BENCH-1")
     address = Address(first_name="A", last_name="B", street="Dorpstraat", house_number="1",
                       zip_code="1234AB", city="Utrecht", country_code="NL")
     drafts = [(shops[i % len(shops)], ShopOrderDraft(f"ceiling-{i}", "bench", f"C{i}", "processing", (line,), address))

@@ -18,11 +18,11 @@ from plugin.sync.ports import (
     MarketplaceOrder,
     MarketplaceReturn,
     Offer,
+    OfferStock,
     OrderSummary,
     ProcessResult,
     ReturnHandling,
     ShipmentRequest,
-    StockUpdate,
 )
 
 log = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ class BolMarketplace:
         """One offer by id (NotFound when it is gone)."""
         return mapping.offer(self.client.get(f"/retailer/offers/{offer_id}", media_type=VENDOR_JSON_V11))
 
-    def update_stock(self, update: StockUpdate) -> ProcessResult:
+    def update_stock(self, update: OfferStock) -> ProcessResult:
         """PATCH the offer's stock (amount and managedByRetailer only). v11 applies it before it
         answers 204, so the result is done at once: SUCCESS with no process id. Idempotent: after
         a Transient (5xx, timeout, lost answer) send the same update again. One attempt here, never

@@ -13,15 +13,15 @@ from decimal import Decimal, InvalidOperation
 from plugin.sync.ports import (
     Address,
     CancelItems,
+    MarketplaceLine,
     MarketplaceOrder,
     MarketplaceReturn,
     Offer,
-    OrderLine,
+    OfferStock,
     OrderSummary,
     ProcessResult,
     ReturnHandling,
     ShipmentRequest,
-    StockUpdate,
 )
 
 MAX_SHIPMENT_ITEMS = 100          # ShipmentRequest.orderItems maxItems
@@ -112,10 +112,10 @@ def address(details: dict | None) -> Address:
     )
 
 
-def order_line(item: dict) -> OrderLine:
+def order_line(item: dict) -> MarketplaceLine:
     product = item.get("product") or {}
     offer = item.get("offer") or {}
-    return OrderLine(
+    return MarketplaceLine(
         external_line_id=str(item["orderItemId"]),
         ean=_text(product.get("ean")),
         title=_text(product.get("title")),
@@ -250,7 +250,7 @@ def offers_page(payload: dict) -> tuple[list[Offer], str | None]:
     return offers, (str(cursor) if cursor else None)
 
 
-def stock_body(update: StockUpdate) -> dict:
+def stock_body(update: OfferStock) -> dict:
     """StockUpdate -> PATCH /retailer/offers/{offer-id} body (PatchOfferRequest with only its stock:
     a PATCH changes only what it names). ValueError for what bol would refuse."""
     if not update.offer_id:

@@ -63,7 +63,7 @@ from typing import Any
 
 from plugin.sync.ports import (
     Address,
-    OrderLine,
+    MarketplaceLine,
     RefundLine,
     ShopOrder,
     ShopOrderDraft,
@@ -114,7 +114,7 @@ def draft_to_wc(draft: ShopOrderDraft) -> dict:
     }
 
 
-def lines_meta(lines: Iterable[OrderLine], line_items: Iterable[Mapping]) -> str:
+def lines_meta(lines: Iterable[MarketplaceLine], line_items: Iterable[Mapping]) -> str:
     """`_orderbridge_lines`: one entry per line sent, in that order. A JSON string (WooCommerce
     slashes string meta before storing it, so it comes back as sent)."""
     return json.dumps([{"line": line.external_line_id,
@@ -147,7 +147,7 @@ def address_to_wc(address: Address, *, with_email: bool) -> dict:
     return data
 
 
-def line_to_wc(line: OrderLine, product: ShopProduct | None = None) -> dict:
+def line_to_wc(line: MarketplaceLine, product: ShopProduct | None = None) -> dict:
     """A new line item: its product by id when it was found, else by sku (no sku with an id:
     WooCommerce would look the sku up instead). No meta of ours: the merchant would see it."""
     total = format_money(line.unit_price * line.quantity)

@@ -1,4 +1,8 @@
-"""SQLAlchemy 2 tables. Every schema change is an Alembic migration in migrations/. The states each
+"""SQLAlchemy 2 tables: the rows of the store. A row class is named after its table's entity
+(Order, Return, OrderLine, StockUpdate); the domain's object of the same concept holds its rules
+(domain.Order, domain.Return, domain.Line), and what crosses a port is named after its side
+(ports.MarketplaceOrder, MarketplaceLine, OfferStock, ShopOrder, ...), so one name never means two
+things in one layer. Every schema change is an Alembic migration in migrations/. The states each
 state column may hold, and their moves, are plugin/domain/lifecycles.py's machines."""
 
 from __future__ import annotations

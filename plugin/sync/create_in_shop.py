@@ -24,7 +24,7 @@ from plugin.store.orders import to_domain, write_back
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active, shop_refused_keys
 from plugin.sync.line_products import find_line_products, linked_products, unlinked_note
-from plugin.sync.ports import Address, OrderLine, ShopOrder, ShopOrderDraft, marketplace_title
+from plugin.sync.ports import Address, MarketplaceLine, ShopOrder, ShopOrderDraft, marketplace_title
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings
 from plugin.sync.sync_stock import stock_moved_for_lines
@@ -96,7 +96,7 @@ def _draft(order: models.Order, conn: models.Connection, shop: models.Shop, ref:
     shipping = Address(**(addresses.get("shipping") or {}))
     billing = Address(**addresses["billing"]) if addresses.get("billing") else None
     lines = tuple(
-        OrderLine(external_line_id=line.external_line_id, ean=line.ean, title=line.title,
+        MarketplaceLine(external_line_id=line.external_line_id, ean=line.ean, title=line.title,
                   quantity=line.quantity, unit_price=Decimal(line.unit_price), sku=line.sku)
         for line in order.lines
     )

@@ -27,14 +27,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.store import models
-from plugin.sync.ports import OrderLine, ShopPort, ShopProduct
+from plugin.sync.ports import MarketplaceLine, ShopPort, ShopProduct
 
 
-def line_key(line: OrderLine, match_by: str) -> str:
+def line_key(line: MarketplaceLine, match_by: str) -> str:
     return str((line.ean if match_by == "ean" else line.sku) or "").strip()
 
 
-def linked_products(s: Session, connection_id: int, lines: Sequence[OrderLine],
+def linked_products(s: Session, connection_id: int, lines: Sequence[MarketplaceLine],
                     match_by: str) -> list[ShopProduct | None]:
     """Step 1: the products the connection's offer links give the lines (listed links first)."""
     keys = {line_key(line, match_by) for line in lines} - {""}
@@ -50,7 +50,7 @@ def linked_products(s: Session, connection_id: int, lines: Sequence[OrderLine],
     return [by_key.get(line_key(line, match_by)) for line in lines]
 
 
-def find_line_products(shop: ShopPort, lines: Sequence[OrderLine], match_by: str,
+def find_line_products(shop: ShopPort, lines: Sequence[MarketplaceLine], match_by: str,
                        known: Sequence[ShopProduct | None]) -> list[ShopProduct | None]:
     """Steps 2 and 3 for the lines `known` has no product for. Raises AdapterError."""
     found = list(known)
@@ -82,7 +82,7 @@ def find_line_products(shop: ShopPort, lines: Sequence[OrderLine], match_by: str
     return found
 
 
-def unlinked_note(line: OrderLine) -> str:
+def unlinked_note(line: MarketplaceLine) -> str:
     ref = f"reference {line.sku}, " if line.sku else ""
     return (f"shop: line {line.external_line_id} ({ref}EAN {line.ean or '-'}) has no product in the shop: "
             f"created by name, the shop took no stock off for it")

@@ -32,7 +32,9 @@ class Address:
 
 
 @dataclass(frozen=True)
-class OrderLine:
+class MarketplaceLine:
+    """A line of a marketplace order as the marketplace gives it (the store's row is
+    models.OrderLine, the domain's state of it domain.Line)."""
     external_line_id: str       # bol: orderItemId
     ean: str
     title: str
@@ -58,7 +60,7 @@ class OrderSummary:
 class MarketplaceOrder:
     external_id: str
     placed_at: datetime | None
-    lines: tuple[OrderLine, ...]
+    lines: tuple[MarketplaceLine, ...]
     shipping: Address
     billing: Address | None = None
     fulfilment_method: str = "FBR"
@@ -108,7 +110,9 @@ class Offer:
 
 
 @dataclass(frozen=True)
-class StockUpdate:
+class OfferStock:
+    """The stock to set on one marketplace offer (the store's outbox row of it is
+    models.StockUpdate)."""
     offer_id: str
     amount: int                  # >= 0
     # bol: True = "this is the sellable amount, subtract only orders placed after this update";
@@ -189,7 +193,7 @@ class MarketplacePort(Protocol):
     def list_offers(self) -> Iterator[Offer]:
         """Every offer of the seller (all pages)."""
 
-    def update_stock(self, update: StockUpdate) -> ProcessResult:
+    def update_stock(self, update: OfferStock) -> ProcessResult:
         """Set an offer's stock. Idempotent (the same amount twice is harmless), so a retry
         after an unknown outcome may simply send it again."""
 
@@ -246,7 +250,7 @@ class ShopOrderDraft:
     marketplace: str            # "bol"
     external_id: str            # marketplace order id, also written to meta
     status: str                 # e.g. "processing"
-    lines: tuple[OrderLine, ...]
+    lines: tuple[MarketplaceLine, ...]
     shipping: Address
     billing: Address | None = None
     note: str = ""

@@ -36,8 +36,7 @@ from plugin.domain import StockState, sellable
 from plugin.store import models
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import shop_active
-from plugin.sync.ports import Offer, ShopProduct
-from plugin.sync.ports import StockUpdate as StockRequest
+from plugin.sync.ports import Offer, OfferStock, ShopProduct
 from plugin.sync.retry import retry_delay, should_retry
 from plugin.sync.shop_settings import shop_settings, stock_buffer
 
@@ -403,7 +402,7 @@ def _send_one(ctx: SyncContext, connection_id: int, update_id: int, held: _Lease
             return "unchanged"
         row.amount = amount
         row.offer_id = link.offer_id
-        request = StockRequest(offer_id=link.offer_id, amount=amount, managed_by_retailer=True)
+        request = OfferStock(offer_id=link.offer_id, amount=amount, managed_by_retailer=True)
         _renew(ctx, s, connection_id, held)   # the lease covers this call and its in-flight horizon
     # committed: amount and `sending` are on disk before the request leaves
     try:

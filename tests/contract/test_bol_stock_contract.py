@@ -12,7 +12,7 @@ import pytest
 
 from adapters.bol import VENDOR_JSON, VENDOR_JSON_V11, BolMarketplace
 from adapters.errors import NotFound, RateLimited, Rejected, TimedOut, Transient
-from plugin.sync.ports import StockUpdate
+from plugin.sync.ports import OfferStock
 from tests.contract.conftest_bol import OTHER_ID, SELLER_ID, SELLER_SECRET, Sandbox
 
 
@@ -81,7 +81,7 @@ def test_get_offer_and_unknown_offer(bol: BolMarketplace, bol_sandbox: Sandbox):
     with pytest.raises(NotFound):
         bol.get_offer(foreign.offer_id)
     with pytest.raises(NotFound):
-        bol.update_stock(StockUpdate(foreign.offer_id, 1))
+        bol.update_stock(OfferStock(foreign.offer_id, 1))
     assert foreign.stock_amount == 0
 
 
@@ -89,7 +89,7 @@ def test_get_offer_and_unknown_offer(bol: BolMarketplace, bol_sandbox: Sandbox):
 def test_update_stock_is_applied_at_once_and_recorded(bol: BolMarketplace, bol_sandbox: Sandbox):
     [offer] = bol_sandbox.add_offers({"ean": ean13(7), "stock": 1, "managed_by_retailer": False})
 
-    result = bol.update_stock(StockUpdate(offer.offer_id, 12))
+    result = bol.update_stock(OfferStock(offer.offer_id, 12))
 
     assert result.done and result.status == "SUCCESS" and result.error is None   # v11: 204, no process
     assert (offer.stock_amount, offer.managed_by_retailer) == (12, True)
@@ -103,8 +103,8 @@ def test_update_stock_is_idempotent(bol: BolMarketplace, bol_sandbox: Sandbox):
     [offer] = bol_sandbox.add_offers({"ean": ean13(8), "stock": 5})
 
     for _ in range(2):
-        assert bol.update_stock(StockUpdate(offer.offer_id, 3)).status == "SUCCESS"
-    bol.update_stock(StockUpdate(offer.offer_id, 0))        # sold out is a value like any other
+        assert bol.update_stock(OfferStock(offer.offer_id, 3)).status == "SUCCESS"
+    bol.update_stock(OfferStock(offer.offer_id, 0))        # sold out is a value like any other
 
     assert [u.body["stock"]["amount"] for u in bol_sandbox.stock_updates(offer.offer_id)] == [3, 3, 0]
     assert offer.stock_amount == 0 and bol.get_offer(offer.offer_id).stock == 0
@@ -119,14 +119,14 @@ def test_corrected_stock_follows_managed_by_retailer(bol: BolMarketplace, bol_sa
     bol_sandbox.ship_now(shipped)
     time.sleep(0.01)
 
-    bol.update_stock(StockUpdate(offer.offer_id, 10, managed_by_retailer=True))
+    bol.update_stock(OfferStock(offer.offer_id, 10, managed_by_retailer=True))
     assert bol_sandbox.state.corrected_stock(offer) == 10      # the earlier order is in the amount
     bol_sandbox.order_of((offer, 3))                           # after the update
     assert bol_sandbox.state.corrected_stock(offer) == 7
 
-    bol.update_stock(StockUpdate(offer.offer_id, 10, managed_by_retailer=False))
+    bol.update_stock(OfferStock(offer.offer_id, 10, managed_by_retailer=False))
     assert bol_sandbox.state.corrected_stock(offer) == 5       # every open order: 10 - 2 - 3
-    bol.update_stock(StockUpdate(offer.offer_id, 1, managed_by_retailer=False))
+    bol.update_stock(OfferStock(offer.offer_id, 1, managed_by_retailer=False))
     assert bol_sandbox.state.corrected_stock(offer) == 0       # never below zero
     with raw_client(bol_sandbox) as client:
         shown = client.get(f"/retailer/offers/{offer.offer_id}").json()
@@ -136,7 +136,7 @@ def test_corrected_stock_follows_managed_by_retailer(bol: BolMarketplace, bol_sa
 
 def test_invalid_stock_is_rejected_before_sending(bol: BolMarketplace, bol_sandbox: Sandbox):
     [offer] = bol_sandbox.add_offers({"ean": ean13(10)})
-    for update in (StockUpdate(offer.offer_id, -1), StockUpdate("", 1)):
+    for update in (OfferStock(offer.offer_id, -1), OfferStock("", 1)):
         with pytest.raises(Rejected):
             bol.update_stock(update)
     assert bol_sandbox.requests("PATCH /retailer/offers/<offer_id>") == 0
@@ -147,11 +147,11 @@ def test_offer_updates_have_their_own_rate_limit_and_429_is_not_retried(make_bol
     bol_sandbox.state.group_rates["offer-updates"] = (0.5, 2)
     marketplace = make_bol()
     [offer] = bol_sandbox.add_offers({"ean": ean13(11)})
-    marketplace.update_stock(StockUpdate(offer.offer_id, 1))
-    marketplace.update_stock(StockUpdate(offer.offer_id, 2))
+    marketplace.update_stock(OfferStock(offer.offer_id, 1))
+    marketplace.update_stock(OfferStock(offer.offer_id, 2))
 
     with pytest.raises(RateLimited) as excinfo:
-        marketplace.update_stock(StockUpdate(offer.offer_id, 3))
+        marketplace.update_stock(OfferStock(offer.offer_id, 3))
 
     assert excinfo.value.retry_after >= 1
     assert offer.stock_amount == 2                              # the refused update never arrived
@@ -177,7 +177,7 @@ def test_5xx_on_update_is_transient_and_not_retried(make_bol, bol_sandbox: Sandb
     bol_sandbox.state.configure_faults(error_rate=1.0)
 
     with pytest.raises(Transient) as excinfo:
-        marketplace.update_stock(StockUpdate(offer.offer_id, 9))
+        marketplace.update_stock(OfferStock(offer.offer_id, 9))
     assert excinfo.value.status in (500, 503)
     with pytest.raises(Transient):
         list(marketplace.list_offers())
@@ -191,10 +191,10 @@ def test_lost_answer_then_resend_the_same_value(bol: BolMarketplace, bol_sandbox
     bol_sandbox.state.configure_faults(offer_fail_after_commit_next=1)
 
     with pytest.raises(Transient):
-        bol.update_stock(StockUpdate(offer.offer_id, 6))
+        bol.update_stock(OfferStock(offer.offer_id, 6))
     assert offer.stock_amount == 6                              # applied; only the answer was lost
 
-    assert bol.update_stock(StockUpdate(offer.offer_id, 6)).status == "SUCCESS"    # idempotent resend
+    assert bol.update_stock(OfferStock(offer.offer_id, 6)).status == "SUCCESS"    # idempotent resend
     assert [(u.http_status, u.applied) for u in bol_sandbox.stock_updates(offer.offer_id)] == [(500, True), (204, True)]
     assert bol_sandbox.state.stats.lost_answers == 1 and offer.stock_amount == 6
 
@@ -205,7 +205,7 @@ def test_timeout_is_timed_out_and_the_update_lands_anyway(make_bol, bol_sandbox:
     bol_sandbox.state.configure_faults(timeout_rate=1.0, timeout_sleep=0.5)
 
     with pytest.raises(TimedOut):
-        marketplace.update_stock(StockUpdate(offer.offer_id, 8))
+        marketplace.update_stock(OfferStock(offer.offer_id, 8))
 
     deadline = time.monotonic() + 3
     while offer.stock_amount != 8 and time.monotonic() < deadline:
@@ -231,8 +231,8 @@ def test_adapter_traffic_conforms_to_offers_v11(bol: BolMarketplace, bol_sandbox
     bol.find_offers(reference="SKU-3")
     list(bol.list_offers())
     bol.get_offer(offers[0].offer_id)
-    bol.update_stock(StockUpdate(offers[0].offer_id, 5))
-    bol.update_stock(StockUpdate(offers[1].offer_id, 0, managed_by_retailer=False))
+    bol.update_stock(OfferStock(offers[0].offer_id, 5))
+    bol.update_stock(OfferStock(offers[1].offer_id, 0, managed_by_retailer=False))
 
     exchanges = recorder.api_exchanges()
     assert {(e.request.method, e.response.status_code) for e in exchanges} == {("GET", 200), ("PATCH", 204)}
@@ -314,8 +314,8 @@ def test_offer_control_endpoints(bol_sandbox: Sandbox, make_bol):
         detail = marketplace.get_order(order_id)
         assert [(line.ean, line.quantity, line.sku) for line in detail.lines] == [
             (ean13(20), 2, "WC-20"), (ean13(21), 1, "")]
-        marketplace.update_stock(StockUpdate(lamp["offerId"], 7))
-        marketplace.update_stock(StockUpdate(lamp["offerId"], 5))
+        marketplace.update_stock(OfferStock(lamp["offerId"], 7))
+        marketplace.update_stock(OfferStock(lamp["offerId"], 5))
 
         dumped = control.get("/offers", params={"client_id": SELLER_ID}).json()
         lamp_now = next(o for o in dumped["offers"] if o["offerId"] == lamp["offerId"])

@@ -13,7 +13,7 @@ import requests
 
 from adapters.errors import AuthError, NotFound, RateLimited, Rejected, Transient
 from adapters.woocommerce import WooClient, WooCommerceShop, parse_delivery, verify_signature
-from plugin.sync.ports import Address, OrderLine, ShopOrderDraft, Tracking
+from plugin.sync.ports import Address, MarketplaceLine, ShopOrderDraft, Tracking
 from sandbox.woocommerce.orders import create_order, set_status
 from tests.contract.conftest_woocommerce import (
     CONSUMER_KEY,
@@ -30,8 +30,8 @@ def draft(ref: str = "ob-1", external_id: str = "1043946570", status: str = "pro
     address = Address(first_name="Anna", last_name="de Vries", street="Kerkstraat", house_number="12",
                       house_number_ext="A", zip_code="1234 AB", city="Utrecht", country_code="NL",
                       email="anna@example.nl", phone="0612345678")
-    lines = (OrderLine("2012345678", "8712345678901", "Koffiemolen", 2, Decimal("24.95"), sku="KM-1"),
-             OrderLine("2012345679", "8712345678918", "Filters", 1, Decimal("3.50")))
+    lines = (MarketplaceLine("2012345678", "8712345678901", "Koffiemolen", 2, Decimal("24.95"), sku="KM-1"),
+             MarketplaceLine("2012345679", "8712345678918", "Filters", 1, Decimal("3.50")))
     return ShopOrderDraft(ref=ref, marketplace="bol", external_id=external_id, status=status,
                           lines=lines, shipping=address)
 

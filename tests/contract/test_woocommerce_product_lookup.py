@@ -12,7 +12,7 @@ import pytest
 
 from adapters.errors import Rejected
 from adapters.woocommerce import WooClient
-from plugin.sync.ports import Address, OrderLine, ShopOrderDraft
+from plugin.sync.ports import Address, MarketplaceLine, ShopOrderDraft
 from tests.contract.conftest_woocommerce import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
@@ -74,9 +74,9 @@ def test_find_products_by_ean_reads_the_catalogue_gtin_or_meta_key(woo_sandbox, 
 def test_lines_created_by_product_and_variation_id_take_the_stock_and_carry_no_meta_of_ours(woo_sandbox, woo_shop):
     made = woo_sandbox.products(CATALOG)
     products = {p.sku: p for p in woo_shop.find_products(skus=("KM-1", "SH-RED"))}
-    lines = (OrderLine("L1", "8712345678901", "Koffiemolen (bol)", 2, Decimal("20.00"), sku="BOL-REF-KM"),
-             OrderLine("L2", "8712345678918", "Shirt rood", 1, Decimal("10.00")),
-             OrderLine("L3", "8799999999999", "Onbekend", 1, Decimal("5.00"), sku="NOT-IN-SHOP"))
+    lines = (MarketplaceLine("L1", "8712345678901", "Koffiemolen (bol)", 2, Decimal("20.00"), sku="BOL-REF-KM"),
+             MarketplaceLine("L2", "8712345678918", "Shirt rood", 1, Decimal("10.00")),
+             MarketplaceLine("L3", "8799999999999", "Onbekend", 1, Decimal("5.00"), sku="NOT-IN-SHOP"))
     draft = ShopOrderDraft(ref="ob-7", marketplace="bol", external_id="B7", status="processing", lines=lines,
                            shipping=ADDRESS, line_products=(products["KM-1"], products["SH-RED"], None))
     created = woo_shop.create_order(draft)

@@ -11,7 +11,7 @@ import pytest
 
 from adapters.errors import NotFound, Rejected, Transient
 from adapters.woocommerce import WooClient
-from plugin.sync.ports import Address, OrderLine, RefundLine, ShopOrderDraft
+from plugin.sync.ports import Address, MarketplaceLine, RefundLine, ShopOrderDraft
 from tests.contract.conftest_woocommerce import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
@@ -22,9 +22,9 @@ ADDRESS = Address(first_name="Anna", last_name="de Vries", street="Kerkstraat", 
 
 
 def order_in_shop(shop, ref: str = "ob-1") -> int:
-    lines = (OrderLine("L-KM", "8712345678901", "Koffiemolen", 2, Decimal("24.95"), sku="KM-1"),
-             OrderLine("L-FI", "8712345678918", "Filters", 3, Decimal("3.50"), sku="FI-1"),
-             OrderLine("L-SH", "8712345678925", "Shirt red", 1, Decimal("15.00"), sku="SH-RED"))
+    lines = (MarketplaceLine("L-KM", "8712345678901", "Koffiemolen", 2, Decimal("24.95"), sku="KM-1"),
+             MarketplaceLine("L-FI", "8712345678918", "Filters", 3, Decimal("3.50"), sku="FI-1"),
+             MarketplaceLine("L-SH", "8712345678925", "Shirt red", 1, Decimal("15.00"), sku="SH-RED"))
     draft = ShopOrderDraft(ref=ref, marketplace="bol", external_id=ref.upper(), status="processing",
                            lines=lines, shipping=ADDRESS)
     return shop.create_order(draft).id

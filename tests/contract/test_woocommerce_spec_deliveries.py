@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.woocommerce import WooClient, WooCommerceShop, parse_delivery, verify_signature
-from plugin.sync.ports import Address, OrderLine, ShopOrderDraft
+from plugin.sync.ports import Address, MarketplaceLine, ShopOrderDraft
 from tests.contract import woocommerce_captures as captures
 from tests.contract.conftest_woocommerce import (
     CONSUMER_KEY,
@@ -108,7 +108,7 @@ def test_sandbox_deliveries_look_like_the_real_shops(version, receiver):
                                   "manage_stock": True, "stock_quantity": 9, "global_unique_id": "8712345000035"}])
         order = shop.create_order(ShopOrderDraft(
             ref="ob-1-A1", marketplace="bol", external_id="A1", status="processing", shipping=ADDRESS,
-            lines=(OrderLine("2012345680", "8712345000035", "Green scarf", 1, Decimal("19.99"), sku="SCARF-GRN"),)))
+            lines=(MarketplaceLine("2012345680", "8712345000035", "Green scarf", 1, Decimal("19.99"), sku="SCARF-GRN"),)))
         assert sandbox.state.wait_for_deliveries()
         sandbox.control("POST", f"orders/{order.id}/complete", {"tracking_provider": "postnl",
                                                                 "tracking_number": "3SABCD1234567"})
@@ -177,7 +177,7 @@ def test_a_delayed_delivery_arrives_no_sooner_than_the_delay(receiver):
         sandbox.products([{"name": "Mug", "sku": "MUG", "regular_price": "5.00"}])
         changed_at = time.time()
         shop.create_order(ShopOrderDraft(ref="ob-d", marketplace="bol", external_id="D", status="processing",
-                                         shipping=ADDRESS, lines=(OrderLine("1", "", "Mug", 1, Decimal("5.00"),
+                                         shipping=ADDRESS, lines=(MarketplaceLine("1", "", "Mug", 1, Decimal("5.00"),
                                                                             sku="MUG"),)))
         first = receiver.wait_for(1, timeout=10)[0]
         assert first.at - changed_at >= 0.6

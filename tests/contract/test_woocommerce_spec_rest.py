@@ -35,7 +35,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.woocommerce import WooCommerceShop
-from plugin.sync.ports import Address, OrderLine, RefundLine, ShopOrderDraft
+from plugin.sync.ports import Address, MarketplaceLine, RefundLine, ShopOrderDraft
 from sandbox.woocommerce import WooState, base_url, serve, stop
 from sandbox.woocommerce.orders import set_status
 from tests.contract import woocommerce_captures as captures
@@ -182,8 +182,8 @@ def _exercise(url: str, state: WooState, clock: FakeClock) -> None:
     made = {p["sku"]: p for p in requests.post(f"{url}/_sandbox/products", json=CATALOG, timeout=5).json()}
     started = clock()
     draft = ShopOrderDraft(ref="ob-1", marketplace="bol", external_id="A1", status="processing", shipping=ADDRESS,
-                           lines=(OrderLine("L1", "8712345678901", "Koffiemolen", 2, Decimal("24.95"), sku="KM-1"),
-                                  OrderLine("L2", "", "Shirt red", 1, Decimal("12.00"), sku="SH-RED")))
+                           lines=(MarketplaceLine("L1", "8712345678901", "Koffiemolen", 2, Decimal("24.95"), sku="KM-1"),
+                                  MarketplaceLine("L2", "", "Shirt red", 1, Decimal("12.00"), sku="SH-RED")))
     created = shop.create_order(draft)
     shop.get_order(created.id)
     assert shop.find_order_by_ref("ob-1", created_after=started) is not None

@@ -13,7 +13,7 @@ import pytest
 from adapters.errors import NotFound, Rejected
 from adapters.woocommerce import WooClient
 from adapters.woocommerce.mapping import wc_to_shop_product
-from plugin.sync.ports import Address, OrderLine, ShopOrderDraft, ShopProduct
+from plugin.sync.ports import Address, MarketplaceLine, ShopOrderDraft, ShopProduct
 from tests.contract.conftest_woocommerce import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
@@ -41,7 +41,7 @@ ADDRESS = Address(first_name="Anna", last_name="de Vries", street="Kerkstraat", 
 
 def order(*lines: tuple[str, str, int], ref: str = "ob-1") -> ShopOrderDraft:
     return ShopOrderDraft(ref=ref, marketplace="bol", external_id=ref, status="processing", shipping=ADDRESS,
-                          lines=tuple(OrderLine(line_id, "", sku, qty, Decimal("1.00"), sku=sku)
+                          lines=tuple(MarketplaceLine(line_id, "", sku, qty, Decimal("1.00"), sku=sku)
                                       for line_id, sku, qty in lines))
 
 

@@ -12,10 +12,10 @@ from adapters.bol import config_schema, mapping
 from plugin.sync.ports import (
     Address,
     CancelItems,
+    OfferStock,
     ProcessResult,
     ReturnHandling,
     ShipmentRequest,
-    StockUpdate,
 )
 
 ORDER = {
@@ -307,13 +307,13 @@ def test_offers_page(page, expected_cursor):
 
 
 def test_stock_body_sends_only_the_stock():
-    assert mapping.stock_body(StockUpdate("o-1", 0)) == {"stock": {"amount": 0, "managedByRetailer": True}}
-    assert mapping.stock_body(StockUpdate("o-1", 12, managed_by_retailer=False)) == {
+    assert mapping.stock_body(OfferStock("o-1", 0)) == {"stock": {"amount": 0, "managedByRetailer": True}}
+    assert mapping.stock_body(OfferStock("o-1", 12, managed_by_retailer=False)) == {
         "stock": {"amount": 12, "managedByRetailer": False}}
 
 
-@pytest.mark.parametrize("update", [StockUpdate("o-1", -1), StockUpdate("o-1", True), StockUpdate("", 3),
-                                    StockUpdate("o-1", 2**31)])
+@pytest.mark.parametrize("update", [OfferStock("o-1", -1), OfferStock("o-1", True), OfferStock("", 3),
+                                    OfferStock("o-1", 2**31)])
 def test_stock_body_refuses_what_bol_would_refuse(update):
     with pytest.raises(ValueError):
         mapping.stock_body(update)

@@ -26,7 +26,7 @@ from adapters.woocommerce.mapping import (
 )
 from plugin.sync.ports import (
     Address,
-    OrderLine,
+    MarketplaceLine,
     RefundLine,
     ShopOrderDraft,
     ShopOrderLine,
@@ -44,8 +44,8 @@ BILLING = Address(first_name="Piet", last_name="Pietersen", street="Laan", house
 
 def make_draft(**changes) -> ShopOrderDraft:
     values = dict(ref="ob-42", marketplace="bol", external_id="A1B2C3", status="processing",
-                  lines=(OrderLine("L1", "8712345678901", "Mok", 3, Decimal("4.99"), sku="MOK-01"),
-                         OrderLine("L2", "8712345678918", "Schotel", 1, Decimal("2.5"))),
+                  lines=(MarketplaceLine("L1", "8712345678901", "Mok", 3, Decimal("4.99"), sku="MOK-01"),
+                         MarketplaceLine("L2", "8712345678918", "Schotel", 1, Decimal("2.5"))),
                   shipping=SHIPPING, note="Graag na 17:00")
     values.update(changes)
     return ShopOrderDraft(**values)
@@ -82,7 +82,7 @@ def test_line_items_match_by_sku_else_ean_and_carry_string_totals():
     assert first == {"sku": "MOK-01", "name": "Mok", "quantity": 3, "subtotal": "14.97", "total": "14.97"}
     # WooCommerce refuses a new line without sku/product_id; an unknown sku is stored as a plain line.
     assert second["sku"] == "8712345678918" and second["total"] == "2.50" and second["name"] == "Schotel"
-    no_ids = draft_to_wc(make_draft(lines=(OrderLine("L9", "", "Los", 1, Decimal("1")),)))["line_items"][0]
+    no_ids = draft_to_wc(make_draft(lines=(MarketplaceLine("L9", "", "Los", 1, Decimal("1")),)))["line_items"][0]
     assert no_ids["sku"] == "L9"
 
 
