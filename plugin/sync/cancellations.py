@@ -43,6 +43,7 @@ from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import CancelItems, ProcessResult
 from plugin.sync.shop_settings import shop_settings
+from plugin.sync.stepped_write import SteppedWrite
 from plugin.sync.unsupported_writes import why_not_cancellable
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
         elif target is not None:
             view = shop.get_order(target)
     except AdapterError as exc:
-        return _failed(ctx, cancellation_id, exc, attempts, step="shop")
+        return CancellationWrite(ctx, "shop").failed(cancellation_id, exc, attempts)
     decision, shipment_ids = _decide(ctx, cancellation_id, view, settings)
     for shipment_id in shipment_ids:
         ctx.queue.push_shipment(shipment_id)
@@ -235,7 +236,7 @@ def _shop_step(ctx: SyncContext, cancellation_id: int) -> str:
             shop_order = shop.remove_lines(target, line_ids, note)
             done = f"shop: {_describe_ids(line_ids)} removed from order #{shop_order.number} (stock given back)"
     except AdapterError as exc:
-        return _failed(ctx, cancellation_id, exc, attempts, step="shop")
+        return CancellationWrite(ctx, "shop").failed(cancellation_id, exc, attempts)
     with ctx.db.session() as s:
         moved = ROWS.move(s, cancellation_id, ("shop_sending",), "pending", shop_done_at=ctx.clock(),
                           lease_until=None, last_error=None, next_attempt_at=None, attempts=0)
@@ -389,28 +390,16 @@ def _follow(ctx: SyncContext, cancellation_id: int) -> str:
     return outbox.follow(CancellationWrite(ctx), cancellation_id, following)
 
 
-def _failed(ctx: SyncContext, cancellation_id: int, exc: AdapterError, attempts: int, *, step: str) -> str:
-    """A shop step failed (the marketplace step's failures reach the runner by itself)."""
-    return outbox.failed(CancellationWrite(ctx, step), cancellation_id, exc, attempts, clock=ctx.clock,
-                         in_flight_seconds=ctx.settings.in_flight_seconds)
-
-
-class CancellationWrite:
+class CancellationWrite(SteppedWrite):
     """A cancellation's life, as the outbox runner drives it: the marketplace step (`step`
     "marketplace"), and the retry rules of the shop step before it ("shop"). The row's own job
     (push_cancellation) takes the lease before each step, following included."""
 
     max_attempts = MAX_ATTEMPTS
 
-    def __init__(self, ctx: SyncContext, step: str = "marketplace"):
-        self.ctx = ctx
-        self.step = step
+    rows, job, first_step = ROWS, "push_cancellation", "marketplace"
 
-    def lookup(self, marketplace, request: CancelItems) -> ProcessResult | None:
-        return marketplace.find_cancellation_process(request)
-
-    def send(self, marketplace, request: CancelItems) -> ProcessResult:
-        return marketplace.cancel_items(request)
+    send_with, look_up_with = "cancel_items", "find_cancellation_process"
 
     def submitted(self, cancellation_id: int, claimed: outbox.Claimed, result: ProcessResult, *,
                   found: bool) -> None:
@@ -458,18 +447,6 @@ class CancellationWrite:
                 continue
         raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")
 
-    def release(self, cancellation_id: int, error: str | None = None) -> None:
-        with self.ctx.db.session() as s:
-            ROWS.release(s, cancellation_id, **({"last_error": error} if error is not None else {}))
-
-    def retry_job(self, cancellation_id: int, delay: float) -> None:
-        self.ctx.queue.push_cancellation(cancellation_id, delay=delay)
-
-    follow_job = retry_job   # one job walks every step of a cancellation
-
-    @property
-    def _where(self) -> str:
-        return "shop" if self.step == "shop" else "marketplace"
 
 
 def _confirmed(s: Session, order: models.Order, line_ids, reason: str) -> None:

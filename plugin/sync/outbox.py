@@ -65,11 +65,10 @@ class OutboxKind(Protocol):
     """One kind of outgoing write, declared once (see the module doc)."""
 
     max_attempts: int
-
-    def lookup(self, marketplace: MarketplacePort, request: Any) -> ProcessResult | None:
-        """The process an earlier send of this request started, or None when there is none."""
-
-    def send(self, marketplace: MarketplacePort, request: Any) -> ProcessResult: ...
+    # The marketplace port's calls that send the request and look an earlier send of it up (the
+    # process it started, or None when there is none): e.g. "ship", "find_shipment_process".
+    send_with: str
+    look_up_with: str
 
     def submitted(self, row_id: int, claimed: Claimed, result: ProcessResult, *, found: bool) -> None:
         """sending -> submitted (compare-and-set), with the process id, on the timeline."""
@@ -100,13 +99,13 @@ def send(kind: OutboxKind, row_id: int, claimed: Claimed, *, clock: Clock, in_fl
     """Make the claimed write true on the marketplace once: look up first when an earlier attempt
     may have reached it, else send; then finish or follow."""
     try:
-        result = kind.lookup(claimed.marketplace, claimed.request) if claimed.may_exist else None
+        result = getattr(claimed.marketplace, kind.look_up_with)(claimed.request) if claimed.may_exist else None
     except AdapterError as exc:
         return failed(kind, row_id, exc, claimed.attempts, clock=clock, in_flight_seconds=in_flight_seconds)
     found = result is not None
     if result is None:
         try:
-            result = kind.send(claimed.marketplace, claimed.request)
+            result = getattr(claimed.marketplace, kind.send_with)(claimed.request)
         except AdapterError as exc:
             return failed(kind, row_id, exc, claimed.attempts, clock=clock, in_flight_seconds=in_flight_seconds,
                           not_sent=isinstance(exc, REFUSALS))

@@ -133,11 +133,7 @@ class ShipmentWrite:
     def __init__(self, ctx: SyncContext):
         self.ctx = ctx
 
-    def lookup(self, marketplace, request: ShipmentRequest) -> ProcessResult | None:
-        return marketplace.find_shipment_process(request)
-
-    def send(self, marketplace, request: ShipmentRequest) -> ProcessResult:
-        return marketplace.ship(request)
+    send_with, look_up_with = "ship", "find_shipment_process"
 
     def submitted(self, shipment_id: int, claimed: outbox.Claimed, result: ProcessResult, *, found: bool) -> None:
         request = claimed.request

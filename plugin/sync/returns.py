@@ -48,6 +48,7 @@ from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.dispatch import periodic_failed, periodic_succeeded
 from plugin.sync.ports import ProcessResult, RefundLine, ReturnHandling
 from plugin.sync.shop_settings import shop_settings
+from plugin.sync.stepped_write import SteppedWrite
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +271,7 @@ def _record_in_shop(ctx: SyncContext, return_id: int) -> str:
             if note_id is None:
                 note_id = shop.add_note(shop_order_id, text)
     except AdapterError as exc:
-        return _failed(ctx, return_id, exc, attempts, step="shop")
+        return ReturnHandlingWrite(ctx, "shop").failed(return_id, exc, attempts)
     with ctx.db.session() as s:
         moved = SHOP_ROWS.move(s, return_id, ("sending",), "done", shop_note_id=note_id, shop_refund_id=refund_id,
                                shop_done_at=ctx.clock(), lease_until=None, last_error=None, next_attempt_at=None,
@@ -375,28 +376,16 @@ def _follow(ctx: SyncContext, return_id: int) -> str:
     return outbox.follow(ReturnHandlingWrite(ctx), return_id, following)
 
 
-def _failed(ctx: SyncContext, return_id: int, exc: AdapterError, attempts: int, *, step: str) -> str:
-    """A step telling the shop failed (the handling's own failures reach the runner by itself)."""
-    return outbox.failed(ReturnHandlingWrite(ctx, step), return_id, exc, attempts, clock=ctx.clock,
-                         in_flight_seconds=ctx.settings.in_flight_seconds)
-
-
-class ReturnHandlingWrite:
+class ReturnHandlingWrite(SteppedWrite):
     """A return's handling on the marketplace, as the outbox runner drives it (`step` "handle"),
     and the retry rules of telling the shop about the return before it ("shop"). The return's own
     job (push_return) takes the lease before each step, following included."""
 
     max_attempts = MAX_ATTEMPTS
 
-    def __init__(self, ctx: SyncContext, step: str = "handle"):
-        self.ctx = ctx
-        self.step = step
+    rows, job, first_step = ROWS, "push_return", "handle"
 
-    def lookup(self, marketplace, request: ReturnHandling) -> ProcessResult | None:
-        return marketplace.find_return_process(request)
-
-    def send(self, marketplace, request: ReturnHandling) -> ProcessResult:
-        return marketplace.handle_return(request)
+    send_with, look_up_with = "handle_return", "find_return_process"
 
     def submitted(self, return_id: int, claimed: outbox.Claimed, result: ProcessResult, *, found: bool) -> None:
         request = claimed.request
@@ -436,18 +425,6 @@ class ReturnHandlingWrite:
                                 outcome="error")
         return "error"
 
-    def release(self, return_id: int, error: str | None = None) -> None:
-        with self.ctx.db.session() as s:
-            ROWS.release(s, return_id, **({"last_error": error} if error is not None else {}))
-
-    def retry_job(self, return_id: int, delay: float) -> None:
-        self.ctx.queue.push_return(return_id, delay=delay)
-
-    follow_job = retry_job   # one job walks every step of a return
-
-    @property
-    def _where(self) -> str:
-        return "shop" if self.step == "shop" else "marketplace"
 
 
 def _finish(ctx: SyncContext, return_id: int, result: ProcessResult) -> str:

@@ -86,16 +86,11 @@ class MemoryWrite:
     """An outbox kind over one in-memory row, with the compare-and-set moves a store makes."""
 
     max_attempts = 4
+    send_with, look_up_with = "ship", "find"
 
     def __init__(self, row: Row):
         self.row = row
         self.jobs: list[tuple[str, float]] = []
-
-    def lookup(self, marketplace, request):
-        return marketplace.find(request)
-
-    def send(self, marketplace, request):
-        return marketplace.ship(request)
 
     def submitted(self, row_id, claimed, result, *, found):
         if self.row.state == "sending":
