@@ -18,7 +18,6 @@ import logging
 from datetime import datetime, timedelta
 
 from adapters.errors import AdapterError
-from plugin.store import models
 from plugin.sync.context import SyncContext
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,8 @@ UNKNOWN_MAX_AGE = timedelta(hours=1)   # the shop said nothing: again sooner, st
 def detect_capabilities(ctx: SyncContext, shop_id: int) -> dict | None:
     """Ask the shop now and store the answer; the stored capabilities (None: no such shop, or
     a shop platform that cannot tell)."""
-    with ctx.db.session() as s:
-        shop = s.get(models.Shop, shop_id)
+    with ctx.unit_of_work() as uow:
+        shop = uow.shops.get(shop_id)
         if shop is None:
             return None
         port = ctx.adapters.shop(shop)
@@ -49,8 +48,8 @@ def detect_capabilities(ctx: SyncContext, shop_id: int) -> dict | None:
     if said["has_gtin"] is None and said["version"] is None and before:
         said = {"version": before.get("version"), "has_gtin": before.get("has_gtin")}   # keep what it said
     known = {**said, "checked_at": now}
-    with ctx.db.session() as s:
-        shop = s.get(models.Shop, shop_id)
+    with ctx.unit_of_work() as uow:
+        shop = uow.shops.get(shop_id)
         if shop is not None:
             shop.capabilities = known
     return known
@@ -59,8 +58,8 @@ def detect_capabilities(ctx: SyncContext, shop_id: int) -> dict | None:
 def refresh_capabilities(ctx: SyncContext, shop_id: int) -> dict | None:
     """detect_capabilities when the stored answer is older than MAX_AGE (UNKNOWN_MAX_AGE when
     the shop has not said whether it has the GTIN field), or missing."""
-    with ctx.db.session() as s:
-        shop = s.get(models.Shop, shop_id)
+    with ctx.unit_of_work() as uow:
+        shop = uow.shops.get(shop_id)
         known = shop.capabilities if shop is not None else None
     checked = _checked_at(known)
     max_age = MAX_AGE if known and known.get("has_gtin") is not None else UNKNOWN_MAX_AGE

@@ -28,7 +28,7 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-@dataclass
+@dataclass(eq=False)
 class FakeShop:
     """The shop port: records calls; `fail` is raised by the next call that may fail."""
     orders: list = field(default_factory=list)
@@ -50,6 +50,12 @@ class FakeShop:
 
     def ensure_webhooks(self, url, secret, topics, **_):
         self._call("ensure_webhooks", url, secret, topics)
+
+    def shop_capabilities(self):
+        self._call("shop_capabilities")
+        return self.capabilities
+
+    capabilities = None   # a ShopCapabilities the shop says
 
 
 class FakeAdapters:

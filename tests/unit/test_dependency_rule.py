@@ -43,7 +43,7 @@ STILL_ON_SQL = frozenset({
     "apply_shop_change.py", "cancellations.py", "connect.py", "context.py", "create_in_shop.py", "dispatch.py",
     "grace_sweep.py", "handle_manually.py", "import_orders.py", "install.py", "line_products.py",
     "manage_connections.py", "process_delivery.py", "push_shipment.py",
-    "reconcile_stock.py", "resend.py", "returns.py", "shop_capabilities.py", "shop_keys.py",
+    "reconcile_stock.py", "resend.py", "returns.py", "shop_keys.py",
     "sync_stock.py", "trashed_in_shop.py",
 })
 

@@ -127,3 +127,35 @@ def test_a_unit_of_work_that_fails_leaves_nothing_behind(world):
         uow.shops.disconnect(shop.id, NOW, "half-way")
         raise RuntimeError("killed")
     assert store.tables["shops"][shop.id].status == "active"
+
+
+def test_a_shop_poll_that_goes_through_moves_its_cursor_keeps_our_webhooks_and_asks_what_the_shop_has(world):
+    from plugin.sync.ports import ShopCapabilities, ShopOrder
+    ctx, store, clock, shop = world
+    port = ctx.adapters.shop(shop)
+    port.capabilities = ShopCapabilities(version="9.9.5", has_gtin=True)
+    port.orders = [ShopOrder(id=5, number="5", status="completed", ref=None, date_created=NOW, date_modified=NOW)]
+    assert poll_shop(ctx, shop.id) == {}                        # not one of ours: nothing applied
+    cursor, = store.rows("poll_cursors", stream=f"shop:{shop.id}:orders")
+    assert cursor.cursor_at == NOW and cursor.last_error is None
+    assert port.calls[1] == ("ensure_webhooks", "https://ob.example/webhooks/woocommerce/pub-1", "s3cret",
+                             ("order.created", "order.updated", "order.deleted", "product.updated"))
+    assert shop.capabilities == {"version": "9.9.5", "has_gtin": True, "checked_at": NOW.isoformat()}
+    clock.advance(hours=23)
+    poll_shop(ctx, shop.id)
+    assert [c[0] for c in port.calls].count("shop_capabilities") == 1   # asked again daily, not each poll
+    assert store.rows("poll_cursors", stream=f"shop:{shop.id}:orders")[0].cursor_at == NOW + timedelta(hours=23)
+
+
+def test_a_shop_that_cannot_say_what_it_has_keeps_what_it_said_and_is_asked_again_in_an_hour(world):
+    from plugin.sync.ports import ShopCapabilities
+    from plugin.sync.shop_capabilities import detect_capabilities, refresh_capabilities
+    ctx, store, clock, shop = world
+    port = ctx.adapters.shop(shop)
+    port.capabilities = ShopCapabilities(version="7.8.2", has_gtin=False)
+    assert detect_capabilities(ctx, shop.id)["has_gtin"] is False
+    clock.advance(days=1)
+    port.fail = Transient("503")
+    assert refresh_capabilities(ctx, shop.id) == {"version": "7.8.2", "has_gtin": False,
+                                                  "checked_at": clock.now.isoformat()}
+    assert detect_capabilities(ctx, 99) is None
