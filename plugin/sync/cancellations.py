@@ -42,6 +42,7 @@ from plugin.sync import outbox
 from plugin.sync.context import SyncContext, lease
 from plugin.sync.disconnect import DISCONNECTED, shop_active
 from plugin.sync.ports import CancelItems, ProcessResult
+from plugin.sync.push_shipment import open_quantity
 from plugin.sync.shop_settings import shop_settings
 from plugin.sync.stepped_write import SteppedWrite
 from plugin.sync.unsupported_writes import why_not_cancellable
@@ -361,13 +362,10 @@ def _send(ctx: SyncContext, cancellation_id: int) -> str:
         marketplace = ctx.adapters.marketplace(conn)
         may_exist = c.state == "sending"
         if c.state == "pending":
-            unsupported = why_not_cancellable(marketplace.capabilities, request, _unshipped_lines(order))
+            unsupported = why_not_cancellable(marketplace.capabilities, request,
+                                              [line.external_line_id for line in order.lines if open_quantity(line)])
             if unsupported:
-                c.state = "failed"
-                c.lease_until = None
-                c.last_error = f"not sent: {unsupported}"
-                c.done_at = now
-                _order_error(s, order, request.line_ids, c.last_error)
+                _give_up(s, c, f"not sent: {unsupported}", now)
                 return "error"
             c.state = "sending"
             c.sent_at = now
@@ -375,11 +373,6 @@ def _send(ctx: SyncContext, cancellation_id: int) -> str:
     # committed: `sending` is on disk before the request leaves
     return outbox.send(CancellationWrite(ctx), cancellation_id, claimed, clock=ctx.clock,
                        in_flight_seconds=ctx.settings.in_flight_seconds)
-
-
-def _unshipped_lines(order: models.Order) -> list[str]:
-    return [line.external_line_id for line in order.lines
-            if line.quantity - (line.shipped_quantity or 0) - (line.cancelled_quantity or 0) > 0]
 
 
 def _follow(ctx: SyncContext, cancellation_id: int) -> str:
@@ -396,9 +389,7 @@ class CancellationWrite(SteppedWrite):
     (push_cancellation) takes the lease before each step, following included."""
 
     max_attempts = MAX_ATTEMPTS
-
     rows, job, first_step = ROWS, "push_cancellation", "marketplace"
-
     send_with, look_up_with = "cancel_items", "find_cancellation_process"
 
     def submitted(self, cancellation_id: int, claimed: outbox.Claimed, result: ProcessResult, *,
@@ -435,18 +426,23 @@ class CancellationWrite(SteppedWrite):
                     c = s.get(models.Cancellation, cancellation_id)
                     if not_sent:
                         ROWS.not_sent(c)
-                    c.state = "failed"
-                    c.lease_until = None
-                    c.last_error = str(error)[:2000]
-                    c.done_at = self.ctx.clock()
                     what = ("could not cancel in the shop" if self.step == "shop"
                             else "the marketplace refused the cancellation")
-                    _order_error(s, c.order, tuple(c.line_ids), f"{what}: {error}")
+                    _give_up(s, c, f"{what}: {error}", self.ctx.clock())
                 return "error"
             except StaleDataError:
                 continue
         raise RuntimeError(f"order of cancellation {cancellation_id} kept changing under us")
 
+
+def _give_up(s: Session, c: models.Cancellation, reason: str, now) -> None:
+    """The cancellation failed for good: the row and its order show why (the merchant resends or
+    handles it)."""
+    c.state = "failed"
+    c.lease_until = None
+    c.last_error = reason[:2000]
+    c.done_at = now
+    _order_error(s, c.order, tuple(c.line_ids), reason)
 
 
 def _confirmed(s: Session, order: models.Order, line_ids, reason: str) -> None:

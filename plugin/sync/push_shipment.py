@@ -82,6 +82,7 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
         order = shipment.order
         marketplace = ctx.adapters.marketplace(s.get(models.Connection, order.connection_id))
         may_exist = shipment.state == "sending"
+        request = None   # built once its transport is resolved (pending), else from the row
         if shipment.state == "pending":
             shop = s.get(models.Shop, order.shop_id)
             try:
@@ -93,7 +94,8 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
             if taken:
                 _give_up(s, shipment, order, f"not sent: {taken}")
                 return "error"
-            unsupported = why_not_shippable(marketplace.capabilities, shipment_request(shipment, order, siblings))
+            request = shipment_request(shipment, order, siblings)
+            unsupported = why_not_shippable(marketplace.capabilities, request)
             if unsupported:
                 _give_up(s, shipment, order, f"not sent: {unsupported}")
                 return "error"
@@ -104,8 +106,8 @@ def _push(ctx: SyncContext, shipment_id: int) -> str:
                 return _test_mode(s, shipment, now)
             shipment.state = "sending"
             shipment.sent_at = now
-        claimed = outbox.Claimed(shipment_request(shipment, order, siblings), marketplace, shipment.attempts,
-                                 may_exist)
+        claimed = outbox.Claimed(request or shipment_request(shipment, order, siblings), marketplace,
+                                 shipment.attempts, may_exist)
     # committed: `sending` is on disk before the request leaves
     return outbox.send(ShipmentWrite(ctx), shipment_id, claimed, clock=ctx.clock,
                        in_flight_seconds=ctx.settings.in_flight_seconds)
@@ -129,11 +131,10 @@ class ShipmentWrite:
     job of its own (follow_shipment) that holds no lease: only `finish` moves a submitted row."""
 
     max_attempts = MAX_ATTEMPTS
+    send_with, look_up_with = "ship", "find_shipment_process"
 
     def __init__(self, ctx: SyncContext):
         self.ctx = ctx
-
-    send_with, look_up_with = "ship", "find_shipment_process"
 
     def submitted(self, shipment_id: int, claimed: outbox.Claimed, result: ProcessResult, *, found: bool) -> None:
         request = claimed.request
@@ -241,7 +242,7 @@ def shipment_items(shipment: models.Shipment, order: models.Order) -> tuple[tupl
         ids = shipment.line_ids or list(shipment.quantities)
         return tuple((line_id, int(shipment.quantities[line_id])) for line_id in ids if line_id in shipment.quantities)
     by_id = {line.external_line_id: line for line in order.lines}
-    return tuple((line_id, _open(by_id[line_id])) for line_id in shipment_lines(shipment, order) if line_id in by_id)
+    return tuple((line_id, open_quantity(by_id[line_id])) for line_id in shipment_lines(shipment, order) if line_id in by_id)
 
 
 def with_shipments(domain: Order, shipments: list[models.Shipment], order: models.Order) -> Order:
@@ -271,12 +272,13 @@ def _already_covered(shipment: models.Shipment, siblings: list[models.Shipment],
     by_id = {line.external_line_id: line for line in order.lines}
     for line_id, quantity in shipment_items(shipment, order):
         line = by_id.get(line_id)
-        if line is None or quantity > _open(line) - covered.get(line_id, 0):
+        if line is None or quantity > open_quantity(line) - covered.get(line_id, 0):
             return f"line {line_id} is already shipped, cancelled or in another shipment"
     return ""
 
 
-def _open(line: models.OrderLine) -> int:
+def open_quantity(line: models.OrderLine) -> int:
+    """What is left of an order line to ship or cancel."""
     return max(0, line.quantity - (line.shipped_quantity or 0) - (line.cancelled_quantity or 0))
 
 
@@ -286,7 +288,7 @@ def shipment_request(shipment: models.Shipment, order: models.Order,
     omitted, the marketplace ships the line's whole open quantity, which is never more."""
     by_id = {line.external_line_id: line for line in order.lines}
     quantities = tuple((line_id, quantity) for line_id, quantity in shipment_items(shipment, order)
-                       if shipment.quantities and line_id in by_id and quantity < _open(by_id[line_id]))
+                       if shipment.quantities and line_id in by_id and quantity < open_quantity(by_id[line_id]))
     return ShipmentRequest(
         external_order_id=order.external_id,
         line_ids=shipment_lines(shipment, order),
@@ -303,8 +305,7 @@ def shipment_lines(shipment: models.Shipment, order: models.Order) -> tuple[str,
     line with something left to ship."""
     if shipment.line_ids:
         return tuple(shipment.line_ids)
-    return tuple(line.external_line_id for line in order.lines
-                 if line.quantity - (line.shipped_quantity or 0) - (line.cancelled_quantity or 0) > 0)
+    return tuple(line.external_line_id for line in order.lines if open_quantity(line) > 0)
 
 
 def _test_mode(s, shipment: models.Shipment, now) -> str:

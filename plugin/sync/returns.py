@@ -382,9 +382,7 @@ class ReturnHandlingWrite(SteppedWrite):
     job (push_return) takes the lease before each step, following included."""
 
     max_attempts = MAX_ATTEMPTS
-
     rows, job, first_step = ROWS, "push_return", "handle"
-
     send_with, look_up_with = "handle_return", "find_return_process"
 
     def submitted(self, return_id: int, claimed: outbox.Claimed, result: ProcessResult, *, found: bool) -> None:
